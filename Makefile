@@ -1,0 +1,28 @@
+# uniformer_mm developer commands. Every target that needs the environment creates it first.
+#   make install   create .venv with the tested stack (tools/env/install.sh)
+#   make test      run the test suite (the README's and CI's test command)
+#   make env       print the stack's versions
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Re-run the installer when the pins, the installer or the package metadata change.
+INSTALL_INPUTS := requirements/constraints.txt tools/env/install.sh setup.py
+PYTEST_ARGS ?=
+
+.PHONY: install test env clean-venv
+
+$(STAMP): $(INSTALL_INPUTS)
+	UNIFORMER_MM_VENV=$(abspath $(VENV)) bash tools/env/install.sh
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+env: $(STAMP)
+	$(PY) tools/misc/collect_env.py
+
+clean-venv:
+	rm -rf $(VENV)

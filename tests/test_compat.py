@@ -1,0 +1,135 @@
+"""Runtime fixes of :mod:`uniformer_mm.compat` and the lazy-registry error path (issue 2)."""
+import os
+import pickle
+
+import pytest
+import torch
+import torch.nn as nn
+
+import uniformer_mm  # noqa: F401  (applies the fixes)
+from uniformer_mm import compat
+from uniformer_mm.registry import MissingToolboxError, Registry, register_lazy
+
+
+class ToyModel(nn.Module):
+    """A model with the ``forward(inputs, data_samples, mode)`` contract of mmengine."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(2, 1)
+
+    def forward(self, inputs, data_samples=None, mode='tensor'):
+        out = self.linear(torch.stack(inputs) if isinstance(inputs, list) else inputs)
+        if mode == 'loss':
+            return dict(loss=(out - torch.stack(data_samples)).pow(2).mean())
+        return out
+
+
+class ToyDataset(torch.utils.data.Dataset):
+    """Eight fixed (input, target) pairs."""
+
+    def __init__(self) -> None:
+        g = torch.Generator().manual_seed(0)
+        self.x = torch.randn(8, 2, generator=g)
+        self.y = torch.randn(8, 1, generator=g)
+
+    def __len__(self) -> int:
+        return 8
+
+    def __getitem__(self, i):
+        return dict(inputs=self.x[i], data_samples=self.y[i])
+
+
+def make_runner(work_dir, max_epochs, resume=False):
+    from mmengine.runner import Runner
+    return Runner(
+        model=ToyModel(),
+        work_dir=str(work_dir),
+        train_dataloader=dict(dataset=ToyDataset(), sampler=dict(type='DefaultSampler',
+                                                                 shuffle=True),
+                              batch_size=4, num_workers=0),
+        optim_wrapper=dict(optimizer=dict(type='AdamW', lr=0.01)),
+        param_scheduler=[dict(type='LinearLR', start_factor=0.5, by_epoch=True, begin=0, end=2),
+                         dict(type='CosineAnnealingLR', by_epoch=True, begin=2, end=4)],
+        train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
+        default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=1)),
+        randomness=dict(seed=0),
+        resume=resume,
+        default_scope='mmengine',
+        experiment_name=f'toy_{max_epochs}_{resume}',
+    )
+
+
+def test_runner_checkpoint_resumes_under_default_weights_only(tmp_path):
+    runner = make_runner(tmp_path, max_epochs=2)
+    runner.train()
+    ckpt = tmp_path / 'epoch_2.pth'
+    assert ckpt.exists()
+
+    # The file really needs the fix: torch's default loader refuses it on its own ...
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(ckpt)
+    # ... and it loads with exactly the mmengine allow-list.
+    with torch.serialization.safe_globals(compat.MMENGINE_CHECKPOINT_GLOBALS):
+        saved = torch.load(ckpt)
+    assert 'log_scalars' in saved['message_hub']
+
+    resumed = make_runner(tmp_path, max_epochs=4, resume=True)
+    resumed.load_or_resume()
+    assert resumed.epoch == 2 and resumed.iter == 4
+    # optimizer state (AdamW moments) and scheduler state came back
+    state = resumed.optim_wrapper.optimizer.state_dict()
+    assert len(state['state']) == 2 and 'exp_avg' in state['state'][0]
+    torch.testing.assert_close(state['state'][0]['exp_avg'],
+                               saved['optimizer']['state'][0]['exp_avg'])
+    assert [s.last_step for s in resumed.param_schedulers] == [
+        s['last_step'] for s in saved['param_schedulers']]
+    # message hub: the logged loss history is restored
+    hub = resumed.message_hub
+    assert 'train/loss' in hub.log_scalars
+    assert hub.log_scalars['train/loss'].data[0].size > 0
+    resumed.train()  # and training continues to the end
+    assert resumed.epoch == 4
+
+
+class Arbitrary:
+    """Stands for any object a checkpoint could pickle (here: a class from a test module)."""
+
+    def __reduce__(self):
+        # Executed only if an unpickler trusts the file: it would create the marker file.
+        return (open, (os.environ['UNIFORMER_MM_MARKER'], 'w'))
+
+
+def test_checkpoint_with_arbitrary_pickled_object_is_refused(tmp_path, monkeypatch):
+    from mmengine.runner.checkpoint import _load_checkpoint
+    marker = tmp_path / 'executed'
+    monkeypatch.setenv('UNIFORMER_MM_MARKER', str(marker))
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {'w': torch.zeros(1)}, 'meta': {'x': Arbitrary()}}, path)
+    assert not marker.exists()
+    with pytest.raises(pickle.UnpicklingError):
+        _load_checkpoint(str(path), map_location='cpu')
+    assert not marker.exists(), 'the pickled call must never run'
+
+
+def test_allow_list_is_exactly_mmengine_and_numpy():
+    from mmengine.logging.history_buffer import HistoryBuffer
+    names = {f'{g.__module__}.{g.__qualname__}' for g in compat.MMENGINE_CHECKPOINT_GLOBALS}
+    assert f'{HistoryBuffer.__module__}.HistoryBuffer' in names
+    others = {n for n in names if not n.startswith('numpy')} - {
+        f'{HistoryBuffer.__module__}.HistoryBuffer'}
+    assert others == set(), others
+
+
+def test_fix_is_idempotent():
+    from mmengine.runner import checkpoint as ckpt
+    before = dict(ckpt.CheckpointLoader._schemes)
+    compat.apply_all()
+    assert dict(ckpt.CheckpointLoader._schemes) == before
+
+
+def test_lazy_type_names_missing_toolbox():
+    reg = Registry('model', scope='uniformer_mm_test_lazy')
+    register_lazy(reg, 'NeedsToolbox', 'not_a_toolbox_xyz.models:Thing', 'not_a_toolbox_xyz')
+    with pytest.raises(MissingToolboxError, match=r'NeedsToolbox.*not_a_toolbox_xyz.*pip install'):
+        reg.build(dict(type='NeedsToolbox'))

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# srun one task per GPU running tools/SCRIPT with --launcher slurm (used by slurm_{train,test}.sh).
+# Usage: tools/slurm_run.sh PARTITION JOB_NAME SCRIPT [script arguments]
+set -euo pipefail
+PARTITION=$1
+JOB_NAME=$2
+SCRIPT=$3
+GPUS=${GPUS:-8}
+GPUS_PER_NODE=${GPUS_PER_NODE:-8}
+CPUS_PER_TASK=${CPUS_PER_TASK:-5}
+srun -p "$PARTITION" \
+    --job-name="$JOB_NAME" \
+    --gres=gpu:"$GPUS_PER_NODE" \
+    --ntasks="$GPUS" \
+    --ntasks-per-node="$GPUS_PER_NODE" \
+    --cpus-per-task="$CPUS_PER_TASK" \
+    --kill-on-bad-exit=1 \
+    ${SRUN_ARGS:-} \
+    "${PYTHON:-python}" -u "$(dirname "$0")/$SCRIPT" "${@:4}" --launcher slurm

@@ -1,0 +1,71 @@
+#!/usr/bin/env python
+"""Train any uniformer_mm config with its toolbox's runner (the config's default_scope decides).
+
+Examples::
+
+    python tools/train.py configs/cls/uniformer_s_in1k.py
+    tools/dist_train.sh configs/det/mask_rcnn_uniformer_b.py 8 --amp
+    python tools/train.py CONFIG --resume            # continue from the latest checkpoint
+"""
+import argparse
+import os
+import sys
+
+from mmengine.config import DictAction
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command-line options (the same flags as the OpenMMLab toolboxes' train.py)."""
+    parser = argparse.ArgumentParser(description='Train a UniFormer model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument('--resume', nargs='?', type=str, const='auto',
+                        help='resume from this checkpoint, or (no value / "auto") from the '
+                        'latest checkpoint in the work dir')
+    parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the LR by (total batch) / auto_scale_lr.base_batch_size')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value (e.g. '
+                        'train_dataloader.batch_size=4)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    # torch.distributed.launch passes --local-rank (torch>=2) or --local_rank
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main(argv=None) -> None:
+    """Build the runner from the config and train."""
+    args = parse_args(argv)
+    import uniformer_mm  # noqa: F401  (runtime fixes; registries)
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    from uniformer_mm.engine import cli
+
+    try:
+        cfg = cli.load_config(args.config, args.cfg_options)
+        cfg.launcher = args.launcher
+        cli.set_work_dir(cfg, args.work_dir, args.config)
+        if args.amp:
+            cli.enable_amp(cfg)
+        if args.auto_scale_lr:
+            cli.enable_auto_scale_lr(cfg)
+    except (FileNotFoundError, ImportError, ValueError) as e:
+        # configuration mistakes: one clear line instead of a traceback from deep inside
+        if os.environ.get('UNIFORMER_MM_DEBUG'):
+            raise
+        sys.exit(f'error: {e}')
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()

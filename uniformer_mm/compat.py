@@ -1,0 +1,89 @@
+"""Runtime fixes for the tested stack (torch 2.14 + mmengine 0.10.7), applied on import.
+
+Each fix is one function, idempotent, and has a test in ``tests/test_compat.py`` that fails
+without it. Install-time fixes (mmcv's C++ standard, mmpose without chumpy, mmaction2's missing
+``localizers/drn`` package) live in ``tools/env/install.sh`` and are documented in the README.
+
+Fixes:
+
+* :func:`fix_mmengine_weights_only` -- mmengine 0.10.7 calls ``torch.load(filename)`` without
+  ``weights_only``; since torch 2.6 that defaults to ``True`` and refuses the message-hub
+  ``HistoryBuffer`` and the numpy arrays inside every Runner checkpoint, so ``--resume`` breaks.
+  Instead of turning the safety off (``weights_only=False``, mmengine PR #1670), mmengine's
+  local-file loader runs under :func:`torch.serialization.safe_globals` with exactly the
+  globals that mmengine's own checkpoints contain (:data:`MMENGINE_CHECKPOINT_GLOBALS`).
+  Anything else pickled in a file is still refused.
+"""
+import functools
+from typing import Any, Callable, List
+
+import numpy as np
+import torch
+
+__all__ = ['MMENGINE_CHECKPOINT_GLOBALS', 'mmengine_checkpoint_globals',
+           'fix_mmengine_weights_only', 'apply_all']
+
+
+def _numpy_globals() -> List[Any]:
+    """The globals numpy needs to unpickle arrays and scalars of plain dtypes."""
+    try:  # numpy >= 1.25 exposes the dtype classes; numpy 2 renamed numpy.core
+        from numpy import dtypes
+        dtype_classes = [getattr(dtypes, n) for n in dir(dtypes) if n.endswith('DType')]
+    except ImportError:  # pragma: no cover - older numpy
+        dtype_classes = []
+    core = getattr(np, '_core', None) or np.core
+    return [core.multiarray._reconstruct, core.multiarray.scalar, np.ndarray, np.dtype,
+            *dtype_classes]
+
+
+def mmengine_checkpoint_globals() -> List[Any]:
+    """Exactly what an mmengine Runner checkpoint pickles besides tensors and containers.
+
+    ``meta['message_hub']`` holds :class:`~mmengine.logging.HistoryBuffer` objects whose
+    histories are numpy arrays, and numpy scalars appear in logged runtime info.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    return [HistoryBuffer, *_numpy_globals()]
+
+
+#: Filled by :func:`fix_mmengine_weights_only`; see :func:`mmengine_checkpoint_globals`.
+MMENGINE_CHECKPOINT_GLOBALS: List[Any] = []
+
+
+def _with_safe_globals(loader: Callable) -> Callable:
+    """Wrap an mmengine checkpoint loader so ``torch.load`` accepts the mmengine allow-list."""
+    if getattr(loader, '_uniformer_mm_safe', False):
+        return loader
+
+    @functools.wraps(loader)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        with torch.serialization.safe_globals(MMENGINE_CHECKPOINT_GLOBALS):
+            return loader(*args, **kwargs)
+
+    wrapped._uniformer_mm_safe = True  # type: ignore[attr-defined]
+    return wrapped
+
+
+def fix_mmengine_weights_only() -> None:
+    """Let mmengine's local checkpoint loader read Runner checkpoints under ``weights_only``.
+
+    The scoped :func:`torch.serialization.safe_globals` keeps torch's default
+    ``weights_only=True`` everywhere: only the listed classes are added, and only while
+    mmengine reads a checkpoint.
+    """
+    if not hasattr(torch.serialization, 'safe_globals'):  # torch < 2.5 never needed it
+        return
+    from mmengine.runner import checkpoint as ckpt
+    if not MMENGINE_CHECKPOINT_GLOBALS:
+        MMENGINE_CHECKPOINT_GLOBALS.extend(mmengine_checkpoint_globals())
+    # CheckpointLoader keeps its own references to the scheme functions, so re-register them.
+    schemes = ckpt.CheckpointLoader._schemes
+    for prefix, loader in list(schemes.items()):
+        if getattr(loader, '__module__', '') == ckpt.__name__:
+            schemes[prefix] = _with_safe_globals(loader)
+    ckpt.load_from_local = _with_safe_globals(ckpt.load_from_local)
+
+
+def apply_all() -> None:
+    """Apply every runtime fix (called when :mod:`uniformer_mm` is imported)."""
+    fix_mmengine_weights_only()

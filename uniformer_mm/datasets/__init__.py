@@ -1,0 +1,1 @@
+"""Data transforms and datasets registered in uniformer_mm's registries."""
