@@ -5,21 +5,22 @@ import pickle
 import pytest
 import torch
 import torch.nn as nn
+from mmengine.model import BaseModel
 
 import uniformer_mm  # noqa: F401  (applies the fixes)
 from uniformer_mm import compat
 from uniformer_mm.registry import MissingToolboxError, Registry, register_lazy
 
 
-class ToyModel(nn.Module):
-    """A model with the ``forward(inputs, data_samples, mode)`` contract of mmengine."""
+class ToyModel(BaseModel):
+    """The smallest mmengine model: ``forward(inputs, data_samples, mode)``."""
 
     def __init__(self) -> None:
         super().__init__()
         self.linear = nn.Linear(2, 1)
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
-        out = self.linear(torch.stack(inputs) if isinstance(inputs, list) else inputs)
+        out = self.linear(torch.stack(inputs))
         if mode == 'loss':
             return dict(loss=(out - torch.stack(data_samples)).pow(2).mean())
         return out
@@ -114,11 +115,30 @@ def test_checkpoint_with_arbitrary_pickled_object_is_refused(tmp_path, monkeypat
 
 def test_allow_list_is_exactly_mmengine_and_numpy():
     from mmengine.logging.history_buffer import HistoryBuffer
-    names = {f'{g.__module__}.{g.__qualname__}' for g in compat.MMENGINE_CHECKPOINT_GLOBALS}
-    assert f'{HistoryBuffer.__module__}.HistoryBuffer' in names
-    others = {n for n in names if not n.startswith('numpy')} - {
-        f'{HistoryBuffer.__module__}.HistoryBuffer'}
-    assert others == set(), others
+    names = set()
+    for g in compat.MMENGINE_CHECKPOINT_GLOBALS:
+        names.add(g[1] if isinstance(g, tuple) else f'{g.__module__}.{g.__qualname__}')
+    others = {n for n in names if not n.startswith('numpy')}
+    assert others == {f'{HistoryBuffer.__module__}.HistoryBuffer', 'builtins.getattr'}, others
+    # `getattr` is our restricted stand-in, never the builtin
+    assert getattr not in compat.MMENGINE_CHECKPOINT_GLOBALS
+    assert all(g[0] is not getattr for g in compat.MMENGINE_CHECKPOINT_GLOBALS
+               if isinstance(g, tuple))
+
+
+def test_restricted_getattr_refuses_other_attributes(tmp_path):
+    """A crafted file may not use the allowed `getattr` to reach anything else."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    class Reach:
+        def __reduce__(self):
+            return (getattr, (HistoryBuffer, '__init__'))
+
+    path = tmp_path / 'reach.pth'
+    torch.save({'meta': Reach()}, path)
+    with pytest.raises(pickle.UnpicklingError):
+        _load_checkpoint(str(path), map_location='cpu')
 
 
 def test_fix_is_idempotent():

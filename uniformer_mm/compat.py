@@ -15,6 +15,8 @@ Fixes:
   Anything else pickled in a file is still refused.
 """
 import functools
+import pickle
+import importlib
 from typing import Any, Callable, List
 
 import numpy as np
@@ -31,19 +33,39 @@ def _numpy_globals() -> List[Any]:
         dtype_classes = [getattr(dtypes, n) for n in dir(dtypes) if n.endswith('DType')]
     except ImportError:  # pragma: no cover - older numpy
         dtype_classes = []
-    core = getattr(np, '_core', None) or np.core
-    return [core.multiarray._reconstruct, core.multiarray.scalar, np.ndarray, np.dtype,
-            *dtype_classes]
+    # numpy 1.26 ships a ``numpy._core`` stub (for reading numpy-2 pickles) whose
+    # ``multiarray`` is not an attribute until imported, so import the submodule explicitly.
+    major = int(np.__version__.split('.')[0])
+    multiarray = importlib.import_module(
+        'numpy._core.multiarray' if major >= 2 else 'numpy.core.multiarray')
+    return [multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype, *dtype_classes]
+
+
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    """``getattr`` restricted to the statistics methods of ``HistoryBuffer``.
+
+    A pickled ``HistoryBuffer`` refers to its statistics methods (``HistoryBuffer.min`` ...)
+    as ``getattr(HistoryBuffer, 'min')``. Allowing the real ``builtins.getattr`` would let a
+    crafted file reach any attribute of any allowed object, so the unpickler gets this
+    function under that name instead.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'refusing getattr({obj!r}, {name!r}) while loading a checkpoint: only the statistics '
+        'methods of mmengine HistoryBuffer are allowed')
 
 
 def mmengine_checkpoint_globals() -> List[Any]:
     """Exactly what an mmengine Runner checkpoint pickles besides tensors and containers.
 
-    ``meta['message_hub']`` holds :class:`~mmengine.logging.HistoryBuffer` objects whose
-    histories are numpy arrays, and numpy scalars appear in logged runtime info.
+    ``message_hub`` holds :class:`~mmengine.logging.HistoryBuffer` objects whose histories are
+    numpy arrays and which name their statistics methods through ``getattr``; numpy scalars
+    appear in logged runtime info.
     """
     from mmengine.logging.history_buffer import HistoryBuffer
-    return [HistoryBuffer, *_numpy_globals()]
+    return [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'), *_numpy_globals()]
 
 
 #: Filled by :func:`fix_mmengine_weights_only`; see :func:`mmengine_checkpoint_globals`.

@@ -129,26 +129,18 @@ PIPC --no-deps mmpose
 
 step 7 "mmaction2 $(pin mmaction2) and its missing localizers/drn package"
 PIPC --no-deps mmaction2
-# The PyPI wheel omits mmaction/models/localizers/drn (the folder has no __init__.py, so
-# find_packages skips it) and `import mmaction.models` fails. Restore the real package from the
-# sdist of the same version (mmaction2 PR #2721 adds exactly this __init__.py).
+# The PyPI wheel (and the sdist) omit mmaction/models/localizers/drn: the folder has no
+# __init__.py, so find_packages skipped it, and `import mmaction.models` fails for every model
+# (mmaction2 #2714). The DRN sources exist only in the git repository, so install a package
+# that keeps `DRN` importable and registered and, when built, says how to get the real one.
 SITE="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 DRN="$SITE/mmaction/models/localizers/drn"
 if [[ ! -f "$DRN/__init__.py" ]]; then
-  ACT_VER="$(pin mmaction2)"
-  SRC_DIR="$CACHE/src"
-  mkdir -p "$SRC_DIR"
-  if [[ ! -f "$SRC_DIR/mmaction2-$ACT_VER.tar.gz" ]]; then
-    PIP download --no-deps --no-binary :all: --no-build-isolation "mmaction2==$ACT_VER" -d "$SRC_DIR"
-  fi
-  TMP="$(mktemp -d)"
-  run tar -xzf "$SRC_DIR/mmaction2-$ACT_VER.tar.gz" -C "$TMP" "mmaction2-$ACT_VER/mmaction/models/localizers/drn"
-  rm -rf "$DRN"
-  cp -r "$TMP/mmaction2-$ACT_VER/mmaction/models/localizers/drn" "$DRN"
+  mkdir -p "$DRN"
   : >"$DRN/__init__.py"
-  [[ -d "$DRN/drn_utils" && ! -f "$DRN/drn_utils/__init__.py" ]] && : >"$DRN/drn_utils/__init__.py"
-  rm -rf "$TMP"
+  cp "$ROOT/tools/env/mmaction_drn_placeholder.py" "$DRN/drn.py"
 fi
+run "$VENV/bin/python" -c "import mmaction.models"
 
 step 8 "uniformer_mm (editable) and the test tools"
 PIPC -e "$ROOT" pytest pytest-timeout pytest-xdist
