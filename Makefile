@@ -2,6 +2,7 @@
 #   make install   create .venv with the tested stack (tools/env/install.sh)
 #   make test      run the test suite (the README's and CI's test command)
 #   make env       print the stack's versions
+#   make freeze    regenerate the transitive pins in requirements/constraints.txt
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -10,7 +11,7 @@ STAMP := $(VENV)/.installed
 INSTALL_INPUTS := requirements/constraints.txt tools/env/install.sh setup.py
 PYTEST_ARGS ?=
 
-.PHONY: install test env clean-venv
+.PHONY: install test env freeze clean-venv
 
 $(STAMP): $(INSTALL_INPUTS)
 	UNIFORMER_MM_VENV=$(abspath $(VENV)) bash tools/env/install.sh
@@ -23,6 +24,9 @@ test: $(STAMP)
 
 env: $(STAMP)
 	$(PY) tools/misc/collect_env.py
+
+freeze: $(STAMP)
+	UNIFORMER_MM_VENV=$(abspath $(VENV)) bash tools/env/freeze.sh
 
 clean-venv:
 	rm -rf $(VENV)
