@@ -50,7 +50,11 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
     function under that name instead.
     """
     from mmengine.logging.history_buffer import HistoryBuffer
-    if obj is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    # ``_statistics_methods`` gets the four built-in methods only when a first HistoryBuffer
+    # is constructed, which has not happened yet in a process that reads a checkpoint before
+    # logging anything (tools/test.py), so they are named here too.
+    allowed = set(HistoryBuffer._statistics_methods) | {'min', 'max', 'current', 'mean'}
+    if obj is HistoryBuffer and name in allowed:
         return getattr(obj, name)
     raise pickle.UnpicklingError(
         f'refusing getattr({obj!r}, {name!r}) while loading a checkpoint: only the statistics '

@@ -7,14 +7,17 @@ import os
 import os.path as osp
 import re
 from copy import deepcopy
-from typing import Optional
+from typing import Any, Optional
+
+import torch.nn as nn
 
 from mmengine.config import Config, ConfigDict
 
 from ..registry import TOOLBOXES, MissingToolboxError, require_toolbox
 
 __all__ = ['load_config', 'toolbox_of', 'set_work_dir', 'enable_amp', 'enable_auto_scale_lr',
-           'enable_visualization', 'enable_tta']
+           'enable_visualization', 'enable_tta', 'add_dump_results', 'build_model',
+           'inner_model', 'load_test_checkpoint', 'setup_cpu_distributed']
 
 # default_scope -> import name of the toolbox (they coincide for the five toolboxes)
 _SCOPES = {'mmpretrain', 'mmdet', 'mmseg', 'mmpose', 'mmaction'}
@@ -114,3 +117,152 @@ def enable_tta(cfg: Config) -> None:
         raise ValueError('--tta needs `tta_model` and `tta_pipeline` in the config')
     cfg.model = ConfigDict(**deepcopy(cfg.tta_model), module=cfg.model)
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+
+
+def add_dump_results(cfg: Config, out: str) -> None:
+    """``--out``: also save the raw predictions, in the form each toolbox's own test.py uses.
+
+    mmseg writes one prediction PNG per image into the directory ``out`` (its ``IoUMetric``
+    ``output_dir``); mmdet pickles COCO-style results (``DumpDetResults``); the other
+    toolboxes pickle the data samples (mmengine ``DumpResults``).
+    """
+    scope = toolbox_of(cfg)
+    evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) else [
+        cfg.test_evaluator]
+    if scope == 'mmseg':
+        for ev in evaluators:
+            ev['output_dir'] = out
+            ev['keep_results'] = True
+        return
+    if not out.endswith(('.pkl', '.pickle')):
+        raise ValueError(f'--out {out!r}: the results are pickled, use a .pkl file name '
+                         '(mmseg configs take a directory for the prediction PNGs)')
+    dump = dict(type='DumpDetResults' if scope == 'mmdet' else 'DumpResults',
+                out_file_path=out)
+    cfg.test_evaluator = [*evaluators, dump]
+
+
+def build_model(cfg: Config) -> nn.Module:
+    """Build ``cfg.model`` under the config's toolbox scope (no weights are loaded)."""
+    from mmengine.registry import MODELS, init_default_scope
+    init_default_scope(toolbox_of(cfg))
+    return MODELS.build(deepcopy(cfg.model))
+
+
+def inner_model(model: nn.Module) -> nn.Module:
+    """The task model inside DDP / ``MMDistributedDataParallel`` and TTA wrappers."""
+    while isinstance(getattr(model, 'module', None), nn.Module):
+        model = model.module
+    return model
+
+
+def load_test_checkpoint(model: nn.Module, checkpoint: str, config_path: str,
+                         scope: Optional[str] = None, logger: Any = 'current') -> str:
+    """Load a checkpoint for testing; official release files are converted on the fly.
+
+    Every file is read with ``weights_only=True`` (:func:`load_checkpoint_file`). An official
+    release (ImageNet ``{'model'}``, token labeling, video ``{'model_state'}``, mmdet 2.11,
+    mmseg 0.13, mmpose 0.16, ...) is converted in memory by
+    :func:`uniformer_mm.checkpoint.release.convert_release`; a checkpoint whose UniFormer is
+    another architecture than the config's is refused with both named
+    (:func:`~uniformer_mm.checkpoint.release.check_same_arch`), as are shape mismatches and a
+    contradicting recorded ``head_dim``; missing / unexpected keys are logged as warnings.
+
+    Args:
+        model (nn.Module): The runner's model (wrappers are looked through).
+        checkpoint (str): Path or URL.
+        config_path (str): For messages.
+        scope (str, optional): The config's toolbox; a release of another toolbox (an
+            ImageNet file for an mmdet config, ...) is refused.
+        logger: mmengine logger for the report.
+
+    Returns:
+        str: The release kind of the file (``'mm'`` for OpenMMLab 2.0 checkpoints).
+    """
+    import logging
+    import os
+    import tempfile
+
+    import torch
+    from mmengine.logging import print_log
+
+    from uniformer_mm.checkpoint import load_checkpoint_file, load_pretrained, unwrap_state_dict
+    from uniformer_mm.checkpoint.release import (RELEASE_KINDS, RELEASE_TOOLBOX,
+                                                 check_same_arch, convert_release)
+
+    target = inner_model(model)
+    ckpt = load_checkpoint_file(checkpoint)
+    meta = ckpt.get('meta') if isinstance(ckpt.get('meta'), dict) else None
+    state_dict, kind = convert_release(unwrap_state_dict(ckpt))
+    check_same_arch(state_dict, target, meta, checkpoint, f'config {config_path!r}')
+    if kind == 'mm':
+        load_pretrained(target, checkpoint, logger=logger)
+        return kind
+    print_log(f'{checkpoint} is an official release file ({RELEASE_KINDS[kind]}); converting '
+              'it on the fly. To keep a converted copy: python tools/model_converters/'
+              f'uniformer_official2mm.py {checkpoint} CONVERTED.pth --config {config_path}',
+              logger=logger, level=logging.INFO)
+    toolbox = RELEASE_TOOLBOX[kind]
+    if scope is not None and toolbox is not None and toolbox != scope:
+        raise ValueError(
+            f'{checkpoint!r} is {RELEASE_KINDS[kind]}: a {toolbox} model, but config '
+            f'{config_path!r} is a {scope} model. Test it with a {toolbox} config; to start a '
+            f'{scope} model from its backbone, put the file in the backbone\'s '
+            "init_cfg=dict(type='Pretrained', checkpoint=...) and train.")
+    # load_pretrained reads files (and applies its checks there); each process writes its own
+    # temporary copy so that distributed ranks never share one.
+    with tempfile.TemporaryDirectory(prefix='uniformer_mm_') as tmp:
+        path = os.path.join(tmp, 'converted.pth')
+        torch.save({'state_dict': state_dict, 'meta': meta or {}}, path)
+        load_pretrained(target, path, logger=logger,
+                        task='video' if toolbox == 'mmaction' else None)
+    return kind
+
+
+def setup_cpu_distributed(cfg: Config) -> bool:
+    """Make ``--launcher pytorch`` work on a machine without CUDA (gloo, CPU DDP).
+
+    mmengine's ``init_dist`` always calls ``torch.cuda.set_device`` and its DDP wrapper always
+    passes ``device_ids=[LOCAL_RANK]``; both fail without a GPU. On such a machine this
+    initialises the process group with gloo itself (mmengine then skips ``init_dist``), sets
+    ``env_cfg.dist_cfg.backend='gloo'`` and wraps the model in a DDP without ``device_ids``.
+    Nothing changes when CUDA is available or when not launched distributed.
+
+    Returns:
+        bool: Whether CPU distributed mode was set up.
+    """
+    import torch
+    launcher = cfg.get('launcher', 'none')
+    if launcher == 'none' or torch.cuda.is_available():
+        return False
+    if launcher != 'pytorch':
+        raise ValueError(f'--launcher {launcher} needs GPUs; without CUDA only --launcher '
+                         'pytorch (tools/dist_train.sh / dist_test.sh, gloo on CPU) is supported')
+    import datetime
+
+    import torch.distributed as dist
+    from mmengine.model import MMDistributedDataParallel
+    from mmengine.registry import MODEL_WRAPPERS
+
+    env_cfg = cfg.setdefault('env_cfg', ConfigDict())
+    env_cfg.setdefault('dist_cfg', ConfigDict())['backend'] = 'gloo'
+    if not dist.is_initialized():
+        timeout = env_cfg.dist_cfg.get('timeout', 1800)
+        dist.init_process_group('gloo', timeout=datetime.timedelta(seconds=timeout))
+    if 'CPUDistributedDataParallel' not in MODEL_WRAPPERS.module_dict:
+
+        class CPUDistributedDataParallel(MMDistributedDataParallel):
+            """mmengine's DDP wrapper for CPU modules (torch refuses ``device_ids`` there)."""
+
+            def __init__(self, module: nn.Module, device_ids: Any = None, **kwargs: Any):
+                super().__init__(module=module, device_ids=None, **kwargs)
+
+        MODEL_WRAPPERS.register_module(module=CPUDistributedDataParallel)
+    wrapper = cfg.get('model_wrapper_cfg')
+    if wrapper is None or wrapper.get('type', 'MMDistributedDataParallel') in (
+            'MMDistributedDataParallel', 'CPUDistributedDataParallel'):
+        wrapper = ConfigDict(wrapper or dict(broadcast_buffers=False))
+        wrapper.setdefault('find_unused_parameters', cfg.get('find_unused_parameters', False))
+        wrapper.type = 'CPUDistributedDataParallel'
+        cfg.model_wrapper_cfg = wrapper
+    return True

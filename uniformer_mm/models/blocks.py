@@ -355,6 +355,12 @@ class PatchEmbed(BaseModule):
         padding (int | tuple): Convolution padding.
         ndim (int): 2 for images, 3 for videos.
         norm_eps (float): LayerNorm epsilon (the official patch embeds use the default 1e-5).
+        channels_last (bool): Return the map in channels-last memory order (the LayerNorm's
+            own layout, so no copy) instead of a contiguous channels-first tensor. The
+            following blocks then keep that layout, which makes their depthwise and 1x1
+            convolutions several times faster on CPU (oneDNN) and turns the token
+            flatten/unflatten of attention blocks into views. Values are identical.
+            Defaults to False.
         init_cfg (dict, optional): mmengine initialization config.
     """
 
@@ -366,8 +372,10 @@ class PatchEmbed(BaseModule):
                  padding: IntOrTuple = 0,
                  ndim: int = 2,
                  norm_eps: float = 1e-5,
+                 channels_last: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.channels_last = channels_last
         self.norm = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.proj = conv_nd(ndim)(
             in_channels, embed_dims, kernel_size,
@@ -375,8 +383,8 @@ class PatchEmbed(BaseModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Embed ``x`` and normalise each position over channels; returns channels-first."""
-        x = self.proj(x)
-        return self.norm(x.movedim(1, -1)).movedim(-1, 1).contiguous()
+        x = self.norm(self.proj(x).movedim(1, -1)).movedim(-1, 1)
+        return x if self.channels_last else x.contiguous()
 
 
 class ConvStem(BaseModule):

@@ -1,0 +1,44 @@
+"""Shared pytest helpers. Each engineer appends a section; keep sections independent."""
+import logging
+from pathlib import Path
+from typing import Callable, List, Sequence, Tuple
+
+import pytest
+import torch
+
+DATA_DIR = Path(__file__).parent / 'data'
+
+
+# --- issue 3 (image backbone): golden fixtures and mmengine log capture ----------------------
+@pytest.fixture
+def golden_case(tmp_path: Path) -> Callable[[str], Tuple[str, torch.Tensor, List[torch.Tensor]]]:
+    """``load(name) -> (checkpoint path, input, expected outputs)`` for ``tests/data/NAME.pth``.
+
+    The fixture's ``'checkpoint'`` entry (an official-format file) is written to ``tmp_path``
+    so that models can load it through ``init_cfg=dict(type='Pretrained', checkpoint=path)``.
+    """
+    def load(name: str) -> Tuple[str, torch.Tensor, List[torch.Tensor]]:
+        fx = torch.load(DATA_DIR / f'{name}.pth', weights_only=True)
+        path = tmp_path / f'{name}_official.pth'
+        torch.save(fx['checkpoint'], path)
+        return str(path), fx['input'], list(fx['outputs'])
+    return load
+
+
+def max_rel_err(actual: torch.Tensor, expected: torch.Tensor) -> float:
+    """Largest absolute difference relative to the scale (max abs) of ``expected``."""
+    assert actual.shape == expected.shape, (tuple(actual.shape), tuple(expected.shape))
+    return float((actual - expected).abs().max() / expected.abs().max().clamp_min(1e-12))
+
+
+@pytest.fixture
+def mm_log() -> Sequence[logging.LogRecord]:
+    """Records logged through mmengine's current logger (``print_log(logger='current')``)."""
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    records: List[logging.LogRecord] = []
+    handler = logging.Handler(level=logging.DEBUG)
+    handler.emit = records.append  # type: ignore[assignment]
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)

@@ -1,0 +1,220 @@
+"""Loading official (or converted) UniFormer weights into a module: the one path every entry
+point uses (``init_cfg=dict(type='Pretrained', ...)`` of our backbones and heads, tools)."""
+import logging
+import os
+import re
+from collections import Counter
+from typing import Any, Iterable, Mapping, Optional, Union
+
+import torch
+import torch.nn as nn
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+
+from .archs import HEAD_DIM_TRAP, KNOWN_ARCHS
+from .convert import convert_official_to_mm, is_mm_layout
+from .io import CheckpointError, load_checkpoint_file
+from .state_dict import StateDictInfo, describe_state_dict, strip_prefix, unwrap_state_dict
+
+__all__ = ['ShapeMismatchError', 'ArchMismatchError', 'load_pretrained', 'summarize_keys']
+
+
+class ShapeMismatchError(CheckpointError):
+    """Checkpoint tensors whose shapes differ from the model's: the file is another arch."""
+
+
+class ArchMismatchError(CheckpointError):
+    """The checkpoint's recorded ``meta['arch']`` contradicts the model (e.g. head_dim)."""
+
+
+def summarize_keys(keys: Iterable[str], limit: int = 12) -> str:
+    """Compact a key list for a log line: block indices become ``*`` and repeats are counted.
+
+    ``['blocks3.0.gamma_1', 'blocks3.1.gamma_1']`` -> ``'blocks3.*.gamma_1 (x2)'``.
+    """
+    groups = Counter(re.sub(r'^(blocks\d)\.\d+\.', r'\1.*.', k) for k in keys)
+    items = [g if n == 1 else f'{g} (x{n})' for g, n in groups.items()]
+    more = f', ... and {len(items) - limit} more groups' if len(items) > limit else ''
+    return ', '.join(items[:limit]) + more
+
+
+def _infer_task(model: nn.Module) -> str:
+    """The :func:`convert_official_to_mm` task of a whole (non-backbone) model."""
+    # The toolbox a model class comes from says it best (our classifiers subclass theirs).
+    roots = {c.__module__.split('.')[0] for c in type(model).__mro__}
+    if 'mmaction' in roots:
+        return 'video'
+    if 'mmpretrain' in roots:
+        return 'cls'
+    if roots & {'mmdet', 'mmseg', 'mmpose'}:
+        return 'dense'
+    if hasattr(model, 'cls_head'):
+        return 'video'
+    if hasattr(model, 'head') and not any(
+            hasattr(model, n) for n in ('decode_head', 'rpn_head', 'roi_head', 'bbox_head')):
+        return 'cls'
+    return 'dense'
+
+
+def _backbone_of(module: nn.Module) -> nn.Module:
+    return module.backbone if isinstance(getattr(module, 'backbone', None), nn.Module) else module
+
+
+def _file_head_dim(meta: Optional[Mapping], backbone: nn.Module) -> Optional[int]:
+    """head_dim recorded by a converted file: ``meta['arch']`` as a settings dict or a name."""
+    arch = meta.get('arch') if isinstance(meta, Mapping) else None
+    if isinstance(arch, Mapping):
+        return int(arch['head_dim']) if arch.get('head_dim') else None
+    if isinstance(arch, str):
+        zoo = getattr(type(backbone), 'arch_zoo', {}) or {}
+        return zoo.get(arch, {}).get('head_dim')
+    return None
+
+
+def _check_head_dim(backbone: nn.Module, meta: Optional[Mapping], info: StateDictInfo,
+                    filename: str, logger: Any) -> None:
+    """Refuse a recorded head_dim that contradicts the model; warn when the file is ambiguous."""
+    model_hd = getattr(backbone, 'head_dim', None)
+    if not isinstance(model_hd, int):
+        return
+    file_hd = _file_head_dim(meta, backbone)
+    if file_hd is not None:
+        if file_hd != model_hd:
+            raise ArchMismatchError(
+                f'{filename!r} records head_dim={file_hd} in meta["arch"] but the model uses '
+                f'head_dim={model_hd}. {HEAD_DIM_TRAP}')
+        return
+    # Only classification files name their family (head / aux_head); a backbone-only file
+    # matches every head_dim and warning on each dense load would just be noise.
+    if info.num_classes is None:
+        return
+    names = [(name, hd) for fam, name, d, c, hd, stem, ls in KNOWN_ARCHS
+             if fam == 'image' and d == info.depths and c == info.embed_dims
+             and stem == info.conv_stem and ls == info.layer_scale
+             and name.startswith('tl_') == info.aux_head]
+    if len({hd for _, hd in names}) > 1:
+        # A model built by one of the candidate names was chosen knowingly: say it quietly.
+        chosen = getattr(backbone, 'arch_name', None) in {n for n, _ in names}
+        print_log(
+            f'{filename}: the weights fit several official models with different head_dim '
+            f'({", ".join(f"{n}: {hd}" for n, hd in names)}); the model uses head_dim='
+            f'{model_hd}. {HEAD_DIM_TRAP}', logger=logger,
+            level=logging.INFO if chosen else logging.WARNING)
+
+
+def load_pretrained(module: nn.Module,
+                    filename: Union[str, 'os.PathLike[str]'],
+                    prefix: Optional[str] = None,
+                    logger: Any = 'current',
+                    map_location: Union[str, torch.device] = 'cpu',
+                    task: Optional[str] = None) -> None:
+    """Load an official or converted UniFormer checkpoint into ``module``, loudly.
+
+    Steps:
+
+    1. Read the file safely (:func:`~uniformer_mm.checkpoint.load_checkpoint_file`) and unwrap
+       ``{'model' | 'state_dict' | 'model_state': ...}`` and ``module.`` prefixes.
+    2. Select the keys for ``module``: with ``prefix``, the keys under it (prefix removed);
+       for a whole model (a module with a ``backbone`` child) official keys are renamed with
+       :func:`~uniformer_mm.checkpoint.convert_official_to_mm`; for anything else
+       (a backbone), a ``backbone.`` prefix is stripped if the file has one, unless the module
+       sets ``pretrained_prefix = None`` (heads, which select their keys in the hook).
+    3. Call ``module.convert_pretrained(state_dict) -> state_dict`` if the module defines it
+       (dense backbones drop the classification ``norm``/``head``; the 3D backbone inflates
+       2D kernels; heads pick their own keys).
+    4. Refuse shape mismatches (:class:`ShapeMismatchError`, naming the keys and describing
+       both the file and the model) and a contradicting ``meta['arch']`` head_dim
+       (:class:`ArchMismatchError`).
+    5. Load with ``strict=False`` and log missing and unexpected keys as warnings through
+       mmengine's logger. Missing keys under the module's ``pretrained_new_keys`` prefixes
+       (keys no official file has, e.g. the dense output norms) are logged at INFO level.
+
+    The head_dim of the attention blocks cannot be seen in the weights; see
+    :data:`~uniformer_mm.checkpoint.archs.HEAD_DIM_TRAP`. A converted file may record it as
+    ``meta['arch'] = dict(head_dim=..., ...)`` (or an ``arch_zoo`` name), which is checked.
+
+    Args:
+        module (nn.Module): The receiving module (model wrappers are unwrapped).
+        filename (str | PathLike): Local path or ``http(s)://`` URL.
+        prefix (str, optional): Load only the keys under this prefix (e.g. ``'backbone.'``,
+            as mmengine's ``Pretrained`` initializer).
+        logger (str | logging.Logger): mmengine ``print_log`` logger. Defaults to 'current'.
+        map_location (str | torch.device): Where to put the tensors. Defaults to 'cpu'.
+        task (str, optional): Conversion task for whole models; inferred if not given.
+
+    Raises:
+        CheckpointError: Unreadable/unsafe file, no key under ``prefix``, shape or
+            recorded-arch mismatch.
+    """
+    filename = os.fspath(filename)
+    ckpt = load_checkpoint_file(filename, map_location=map_location)
+    meta = ckpt.get('meta') if isinstance(ckpt.get('meta'), Mapping) else None
+    state_dict = unwrap_state_dict(ckpt)
+    target = module.module if is_model_wrapper(module) else module
+    backbone = _backbone_of(target)
+
+    if prefix:
+        selected = strip_prefix(state_dict, prefix)
+        if not selected:
+            raise CheckpointError(
+                f'no key of {filename!r} starts with prefix {prefix!r}; its top-level names '
+                f'are {sorted({k.split(".")[0] for k in state_dict})}')
+        state_dict = selected
+    elif backbone is not target:
+        state_dict = convert_official_to_mm(state_dict, task or _infer_task(target))
+    elif getattr(target, 'pretrained_prefix', 'backbone.') and is_mm_layout(state_dict):
+        # Modules that pick their own keys (heads) set ``pretrained_prefix = None``.
+        others = sorted({k.split('.')[0] for k in state_dict if not k.startswith('backbone.')})
+        state_dict = strip_prefix(state_dict, 'backbone.')
+        if others:
+            print_log(f'{filename}: loading the backbone.* weights only (skipping {others})',
+                      logger=logger, level=logging.INFO)
+
+    hook = getattr(target, 'convert_pretrained', None)
+    if callable(hook):
+        state_dict = hook(state_dict)
+
+    own = target.state_dict()
+    file_backbone = strip_prefix(state_dict, 'backbone.') if backbone is not target else state_dict
+    file_info = describe_state_dict(file_backbone, meta)
+    mismatched = [(k, tuple(v.shape), tuple(own[k].shape)) for k, v in state_dict.items()
+                  if k in own and tuple(v.shape) != tuple(own[k].shape)]
+    if mismatched:
+        own_backbone = strip_prefix(own, 'backbone.') if backbone is not target else own
+        lines = '\n'.join(f'  {k}: checkpoint {a} vs model {b}' for k, a, b in mismatched[:20])
+        more = f'\n  ... and {len(mismatched) - 20} more' if len(mismatched) > 20 else ''
+        raise ShapeMismatchError(
+            f'{filename!r} does not fit {type(target).__name__}: {len(mismatched)} tensors '
+            f'differ in shape:\n{lines}{more}\nThe file looks like: {file_info}\n'
+            f'The model is:         {describe_state_dict(own_backbone)}\n'
+            'Build the model with the arch of the file (arch=... / depths / embed_dims / '
+            'conv_stem / layer_scale) or use a matching checkpoint.')
+    _check_head_dim(backbone, meta, file_info, filename, logger)
+
+    ignore = re.compile(r'(^|\.)num_batches_tracked$')
+    missing = [k for k in own if k not in state_dict and not ignore.search(k)]
+    unexpected = [k for k in state_dict if k not in own]
+    new_prefixes = tuple(getattr(target, 'pretrained_new_keys', ()) or ())
+    if backbone is not target:  # a whole model: its backbone's new keys, prefixed
+        new_prefixes += tuple('backbone.' + p
+                              for p in getattr(backbone, 'pretrained_new_keys', ()) or ())
+    expected_missing = [k for k in missing if new_prefixes and k.startswith(new_prefixes)]
+    missing = [k for k in missing if k not in expected_missing]
+
+    target.load_state_dict(state_dict, strict=False)
+
+    loaded = len(state_dict) - len(unexpected)
+    print_log(f'Loaded {loaded} tensors into {type(target).__name__} from {filename} '
+              f'({file_info})', logger=logger, level=logging.INFO)
+    if expected_missing:
+        print_log(f'{len(expected_missing)} parameters have no pretrained value and keep their '
+                  f'initialisation, as in the official code: {summarize_keys(expected_missing)}',
+                  logger=logger, level=logging.INFO)
+    if missing:
+        print_log(f'MISSING {len(missing)} keys of {type(target).__name__} are not in '
+                  f'{filename} and keep their initialisation: {summarize_keys(missing)}',
+                  logger=logger, level=logging.WARNING)
+    if unexpected:
+        print_log(f'UNEXPECTED {len(unexpected)} keys of {filename} are not used by '
+                  f'{type(target).__name__}: {summarize_keys(unexpected)}',
+                  logger=logger, level=logging.WARNING)

@@ -1,0 +1,316 @@
+"""Whole official release files -> whole OpenMMLab 2.0 model checkpoints (tools' side).
+
+:func:`~uniformer_mm.checkpoint.convert_official_to_mm` renames the official *model* keys of
+one task. A release file is more than that: a wrapper (``model`` / ``state_dict`` /
+``model_state``), training state (``optimizer``, apex ``amp``, ``scaler``, ``args``), and for
+the dense releases whole mmdet 2.11 / mmseg 0.13 / mmpose 0.16 models whose head names changed
+in the 1.x toolboxes. This module recognises which release a file is
+(:func:`detect_release`), turns it into the model layout of the matching 2.0 toolbox
+(:func:`convert_release`), records the architecture in ``meta['arch']`` so that a later load
+into another configuration is refused by name, and compares a file's architecture with a
+built model (:func:`check_same_arch`). Used by ``tools/model_converters/uniformer_official2mm.py``
+and ``tools/test.py``.
+
+==================  ====================================  =========================================
+release kind        recognised by                         converted to
+==================  ====================================  =========================================
+``imagenet``        un-prefixed 2D keys + ``head.*``      mmpretrain: ``head.fc.*``
+``token_labeling``  ... + ``aux_head.*``                  mmpretrain: ``head.fc.*``, ``head.aux_fc.*``
+``imagenet_light``  ... + ``cls_token``, ``head_cls``     mmpretrain: ``head.{fc,fc_token,norm_token}``
+``video``           5-D stem kernel + ``head.*``          mmaction2: ``cls_head.fc_cls.*``
+``video_light``     5-D + ``cls_token``                   mmaction2: ``cls_head.{fc_cls,fc_token,...}``
+``backbone``        un-prefixed keys, no classifier       ``backbone.*``
+``mmdet``           ``backbone.*`` + ``rpn_head``/        unchanged (mmdet 3.x kept the 2.x names)
+                    ``roi_head``/``bbox_head``
+``mmseg``           ``backbone.*`` + ``decode_head``      unchanged (mmseg 1.x kept the 0.x names)
+``mmpose``          ``backbone.*`` + ``keypoint_head``    mmpose 1.x ``head.*`` (HeatmapHead)
+``mm``              ``backbone.*`` + 2.0 head names       unchanged (already converted / trained)
+==================  ====================================  =========================================
+"""
+import os
+import re
+from collections import OrderedDict
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+
+from .archs import HEAD_DIM_TRAP, KNOWN_ARCHS
+from .convert import convert_official_to_mm
+from .io import CheckpointError, load_checkpoint_file
+from .light import convert_official_light
+from .loading import ArchMismatchError
+from .state_dict import StateDictInfo, describe_state_dict, strip_prefix, unwrap_state_dict
+
+__all__ = ['RELEASE_KINDS', 'RELEASE_TOOLBOX', 'detect_release', 'convert_release',
+           'convert_release_file', 'backbone_arch', 'model_arch', 'check_same_arch',
+           'infer_head_dim']
+
+StateDict = 'OrderedDict[str, torch.Tensor]'
+
+#: Release kind -> what it is (for messages and ``--help``).
+RELEASE_KINDS: Dict[str, str] = {
+    'imagenet': 'ImageNet classification (DeiT main.py, {"model": ...})',
+    'token_labeling': 'ImageNet token labeling (timm CheckpointSaver, {"state_dict": ...}, '
+                      'aux_head)',
+    'imagenet_light': 'ImageNet light / hourglass classification (main_light.py)',
+    'video': 'video classification (SlowFast, {"model_state": ...})',
+    'video_light': 'light video classification (SlowFast, {"model_state": ...})',
+    'backbone': 'a bare backbone state_dict (no classifier)',
+    'mmdet': 'COCO detection / instance segmentation (mmdet 2.11, EpochBasedRunnerAmp)',
+    'mmseg': 'ADE20K segmentation (mmseg 0.13 UperNet or PVT-style semantic FPN)',
+    'mmpose': 'COCO top-down pose (mmpose 0.16 TopDown + TopDownSimpleHead)',
+    'mm': 'an OpenMMLab 2.0 model checkpoint (converted or trained with uniformer_mm)',
+}
+#: Release kind -> the 2.0 toolbox (default_scope) whose model layout it converts to.
+RELEASE_TOOLBOX: Dict[str, Optional[str]] = {
+    'imagenet': 'mmpretrain', 'token_labeling': 'mmpretrain', 'imagenet_light': 'mmpretrain',
+    'video': 'mmaction', 'video_light': 'mmaction', 'backbone': None, 'mmdet': 'mmdet',
+    'mmseg': 'mmseg', 'mmpose': 'mmpose', 'mm': None,
+}
+# Top-level module names of the 1.x/0.x dense models.
+_DET_HEADS = ('rpn_head', 'roi_head', 'bbox_head', 'mask_head')
+_SEG_HEADS = ('decode_head', 'auxiliary_head')
+
+
+def _tops(state_dict: Mapping[str, Any]) -> set:
+    return {k.split('.', 1)[0] for k in state_dict}
+
+
+def detect_release(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """Which kind of release an unwrapped state_dict is (a key of :data:`RELEASE_KINDS`).
+
+    Args:
+        state_dict (Mapping): Weights after :func:`unwrap_state_dict` (``module.`` removed).
+
+    Raises:
+        CheckpointError: The keys are not those of any UniFormer release.
+    """
+    tops = _tops(state_dict)
+    if 'backbone' in tops:
+        if 'keypoint_head' in tops:
+            return 'mmpose'
+        if tops & set(_DET_HEADS):
+            return 'mmdet'
+        if tops & set(_SEG_HEADS):
+            return 'mmseg'
+        return 'mm'
+    info = describe_state_dict(state_dict)
+    if not info.depths:
+        raise CheckpointError(
+            f'not a UniFormer release: {info}. Expected official keys (patch_embed1.*, '
+            'blocks1.*, ...) or an OpenMMLab model with backbone.* keys')
+    if info.ndim == 3:
+        return 'video_light' if info.light else 'video'
+    if info.light:
+        return 'imagenet_light' if 'head.weight' in state_dict else 'backbone'
+    if info.aux_head:
+        return 'token_labeling'
+    return 'imagenet' if info.num_classes is not None else 'backbone'
+
+
+def _pose_head_key(key: str, num_conv_layers: int) -> str:
+    """mmpose 0.x ``TopDownSimpleHead`` key (after ``keypoint_head.``) -> 1.x ``HeatmapHead``.
+
+    0.x kept the optional extra convs and the output conv together in ``final_layer``:
+    ``final_layer.{weight,bias}`` without extra convs, else ``final_layer.<i>.*`` where the
+    last index is the output conv. 1.x splits them into ``conv_layers`` and ``final_layer``.
+    """
+    parts = key.split('.')
+    if parts[0] == 'final_layer' and len(parts) == 3:
+        idx = int(parts[1])
+        if idx < num_conv_layers:
+            return f'conv_layers.{idx}.{parts[2]}'
+        return f'final_layer.{parts[2]}'
+    return key
+
+
+def _convert_pose(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
+    head = strip_prefix(state_dict, 'keypoint_head.')
+    indexed = sorted({int(k.split('.')[1]) for k in head
+                      if re.match(r'final_layer\.\d+\.', k)})
+    # With extra convs, 0.x final_layer is Sequential(conv, BN, ReLU, ..., output conv): the
+    # output conv's index equals the length of 1.x conv_layers (which holds the rest).
+    num_conv_layers = indexed[-1] if indexed else 0
+    out: StateDict = OrderedDict()
+    for k, v in state_dict.items():
+        if k.startswith('keypoint_head.'):
+            out['head.' + _pose_head_key(k[len('keypoint_head.'):], num_conv_layers)] = v
+        else:
+            out[k] = v
+    return out
+
+
+def convert_release(state_dict: Mapping[str, torch.Tensor], kind: Optional[str] = None
+                    ) -> Tuple[StateDict, str]:
+    """Convert an unwrapped release state_dict to the 2.0 model layout of its toolbox.
+
+    Args:
+        state_dict (Mapping): Weights after :func:`unwrap_state_dict`.
+        kind (str, optional): A key of :data:`RELEASE_KINDS`; detected when not given.
+
+    Returns:
+        tuple: ``(state_dict, kind)``; every key is prefixed by its model part
+        (``backbone.``, ``head.``, ``cls_head.``, ``neck.``, ...).
+    """
+    kind = kind or detect_release(state_dict)
+    if kind not in RELEASE_KINDS:
+        raise KeyError(f'unknown release kind {kind!r}; known: {sorted(RELEASE_KINDS)}')
+    if kind == 'imagenet':
+        return convert_official_to_mm(state_dict, 'cls'), kind
+    if kind == 'token_labeling':
+        return convert_official_to_mm(state_dict, 'tl'), kind
+    if kind in ('imagenet_light', 'video_light'):
+        task = 'cls' if kind == 'imagenet_light' else 'video'
+        return OrderedDict(convert_official_light(state_dict, task)), kind
+    if kind == 'video':
+        return convert_official_to_mm(state_dict, 'video'), kind
+    if kind == 'backbone':
+        return OrderedDict(('backbone.' + k, v) for k, v in state_dict.items()), kind
+    if kind == 'mmpose':
+        return _convert_pose(state_dict), kind
+    # mmdet 2.11 -> 3.x and mmseg 0.13 -> 1.x: the model keys of Mask/Cascade R-CNN, FPN,
+    # UperHead and FPNHead kept their names; only the file around them differs.
+    return OrderedDict(state_dict), kind
+
+
+def infer_head_dim(info: StateDictInfo) -> Tuple[Optional[int], List[Tuple[str, int]]]:
+    """head_dim of the official models whose weights look like ``info``.
+
+    Returns:
+        tuple: ``(head_dim or None if the candidates disagree or none matches,
+        [(official name, head_dim), ...])``.
+    """
+    if info.head_dim:
+        return info.head_dim, []
+    families = ('video', 'video_light') if info.ndim == 3 else ('image', 'light')
+    cands = [(name, hd) for fam, name, d, c, hd, stem, ls in KNOWN_ARCHS
+             if fam in families and ('light' in fam) == info.light and d == info.depths
+             and c == info.embed_dims and stem == info.conv_stem and ls == info.layer_scale
+             and (info.num_classes is None or info.light or info.ndim == 3
+                  or name.startswith('tl_') == info.aux_head)]
+    hds = {hd for _, hd in cands}
+    return (hds.pop() if len(hds) == 1 else None), cands
+
+
+def backbone_arch(info: StateDictInfo, head_dim: Optional[int] = None) -> Dict[str, Any]:
+    """The ``meta['arch']`` record of a backbone described by ``info`` (plain lists/ints)."""
+    arch: Dict[str, Any] = dict(
+        depths=list(info.depths), embed_dims=list(info.embed_dims),
+        conv_stem=info.conv_stem, layer_scale=info.layer_scale)
+    if set(info.mlp_ratios) != {4.0}:
+        arch['mlp_ratio'] = [float(r) for r in info.mlp_ratios]
+    if head_dim:
+        arch['head_dim'] = int(head_dim)
+    arch['ndim'] = info.ndim
+    arch['light'] = info.light
+    return arch
+
+
+def _backbone_of(model: nn.Module) -> nn.Module:
+    # TTA wrappers and DDP keep the model in ``module``.
+    while isinstance(getattr(model, 'module', None), nn.Module):
+        model = model.module
+    return model.backbone if isinstance(getattr(model, 'backbone', None), nn.Module) else model
+
+
+def model_arch(model: nn.Module) -> Tuple[StateDictInfo, Dict[str, Any]]:
+    """Describe the UniFormer backbone of a built model: ``(info, meta['arch'] record)``."""
+    backbone = _backbone_of(model)
+    info = describe_state_dict(backbone.state_dict())
+    head_dim = getattr(backbone, 'head_dim', None)
+    return info, backbone_arch(info, head_dim if isinstance(head_dim, int) else None)
+
+
+_COMPARED = ('ndim', 'depths', 'embed_dims', 'conv_stem', 'layer_scale', 'light')
+
+
+def check_same_arch(state_dict: Mapping[str, torch.Tensor], model: nn.Module,
+                    meta: Optional[Mapping[str, Any]] = None, filename: str = 'checkpoint',
+                    model_name: str = 'the model', ignore: Tuple[str, ...] = ()) -> None:
+    """Refuse a checkpoint whose UniFormer backbone is another architecture than the model's.
+
+    Compares dimensionality, depths, widths, stem, layer scale and hourglass, and the
+    ``head_dim`` recorded in ``meta['arch']`` (which no weight shape shows). Stage depths
+    differ without any shape mismatch, which a plain ``load_state_dict(strict=False)`` would
+    only report as missing / unexpected keys; here it is an error naming both.
+
+    Args:
+        state_dict (Mapping): The file's weights in the 2.0 layout (``backbone.*``).
+        model (nn.Module): The built model (wrappers are looked through).
+        meta (Mapping, optional): The file's ``meta``.
+        filename (str): For the message.
+        model_name (str): For the message, e.g. the config path.
+        ignore (tuple): Fields not to compare (``('ndim',)`` when 2D weights are inflated).
+
+    Raises:
+        ArchMismatchError: Naming the file's and the model's architecture.
+    """
+    backbone_sd = strip_prefix(state_dict, 'backbone.') or state_dict
+    file_info = describe_state_dict(backbone_sd, meta)
+    model_info, arch = model_arch(model)
+    if not file_info.depths or not model_info.depths:
+        return  # not a UniFormer on one side: nothing to compare here
+    diffs = [f'{f}: file {getattr(file_info, f)} vs model {getattr(model_info, f)}'
+             for f in _COMPARED
+             if f not in ignore and getattr(file_info, f) != getattr(model_info, f)]
+    model_hd = arch.get('head_dim')
+    if file_info.head_dim and model_hd and file_info.head_dim != model_hd:
+        diffs.append(f'head_dim: file {file_info.head_dim} (recorded in meta["arch"]) vs '
+                     f'model {model_hd}')
+    if diffs:
+        model_info.head_dim = model_hd
+        raise ArchMismatchError(
+            f'{filename!r} is another UniFormer than {model_name} ({"; ".join(diffs)}).\n'
+            f'  checkpoint: {file_info}\n  model:      {model_info}\n'
+            'Use the config that matches the checkpoint (or the checkpoint of this config).'
+            + (f' {HEAD_DIM_TRAP}' if any(d.startswith('head_dim') for d in diffs) else ''))
+
+
+def convert_release_file(src: Union[str, 'os.PathLike[str]'], kind: Optional[str] = None,
+                         head_dim: Optional[int] = None, ema: bool = False
+                         ) -> Dict[str, Any]:
+    """Read an official (or 2.0) file and return the converted checkpoint to save.
+
+    Args:
+        src (str | PathLike): The release file (read with ``weights_only=True``).
+        kind (str, optional): Force a release kind instead of detecting it.
+        head_dim (int, optional): The attention head width to record; otherwise taken from
+            the file's own ``meta['arch']`` or inferred when every official model with these
+            weights agrees (see :data:`~uniformer_mm.checkpoint.archs.HEAD_DIM_TRAP`).
+        ema (bool): Convert the EMA weights (``model_ema`` / ``state_dict_ema``) instead.
+
+    Returns:
+        dict: ``{'state_dict': ..., 'meta': {'arch', 'release_kind', 'toolbox', 'source',
+        'head_dim_candidates'?}}``: tensors and plain Python values only, so the saved file
+        reads with ``torch.load(weights_only=True)``.
+    """
+    ckpt = load_checkpoint_file(src)
+    key = None
+    if ema:
+        key = next((k for k in ('model_ema', 'state_dict_ema') if k in ckpt), None)
+        if key is None:
+            raise CheckpointError(f'{os.fspath(src)!r} has no EMA weights (model_ema / '
+                                  f'state_dict_ema); its entries are {sorted(map(str, ckpt))}')
+    old_meta = ckpt.get('meta') if isinstance(ckpt.get('meta'), Mapping) else {}
+    state_dict, kind = convert_release(unwrap_state_dict(ckpt, key), kind)
+    # Plain tensors only: detach views / parameters, keep dtypes (BN counters are int64).
+    state_dict = OrderedDict((k, v.detach().clone().contiguous() if v.is_floating_point() else
+                              v.detach().clone()) for k, v in state_dict.items())
+    info = describe_state_dict(strip_prefix(state_dict, 'backbone.'), old_meta)
+    meta: Dict[str, Any] = {'release_kind': kind, 'toolbox': RELEASE_TOOLBOX[kind],
+                            'source': os.path.basename(os.fspath(src)),
+                            'converted_by': 'uniformer_mm'}
+    if info.depths:
+        found, cands = infer_head_dim(info)
+        meta['arch'] = backbone_arch(info, head_dim or found)
+        if not (head_dim or found) and cands:
+            meta['head_dim_candidates'] = {name: hd for name, hd in cands}
+        meta['arch_description'] = str(describe_state_dict(
+            strip_prefix(state_dict, 'backbone.'), meta))
+    if isinstance(old_meta, Mapping):
+        # Keep what describes the data (class names, palette) and is plain data.
+        for k in ('CLASSES', 'PALETTE', 'dataset_meta', 'classes'):
+            if k in old_meta:
+                meta[k] = old_meta[k]
+    return {'state_dict': state_dict, 'meta': meta}
