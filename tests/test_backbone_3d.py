@@ -411,6 +411,10 @@ def test_head_loading_rules(mmaction, tmp_path):
     model = MODELS.build(mmaction_model_cfg(pretrained('video_tiny'), pretrained('video_tiny')))
     model.init_weights()
     assert torch.equal(model.cls_head.fc_cls.weight.detach(), file_head('video_tiny')['weight'])
+    # Whole official files map to this recognizer with the checkpoint package's converter.
+    from uniformer_mm.checkpoint import convert_official_to_mm
+    converted = convert_official_to_mm(file_state_dict('video_tiny'), 'video')
+    assert list(converted) == list(model.state_dict())
     torch.save({'state_dict': model.state_dict()}, tmp_path / 'recognizer.pth')
     again = dict(type='Pretrained', checkpoint=str(tmp_path / 'recognizer.pth'))
     model2 = MODELS.build(mmaction_model_cfg(again, again))

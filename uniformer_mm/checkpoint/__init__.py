@@ -14,16 +14,19 @@
 from .archs import HEAD_DIM_TRAP, IMAGE_ARCHS, KNOWN_ARCHS
 from .convert import (CONVERTERS, convert_official_to_mm, is_mm_layout, make_mm_checkpoint,
                       register_converter)
+from .inflate import InflationError, inflate_state_dict, inflate_weight
 from .io import (CheckpointError, CorruptCheckpointError, UnsafeCheckpointError,
                  load_checkpoint_file, official_checkpoint_globals)
 from .loading import ArchMismatchError, ShapeMismatchError, load_pretrained, summarize_keys
 from .state_dict import (WRAPPER_KEYS, StateDictInfo, describe_state_dict, strip_prefix,
                          unwrap_state_dict)
+from .video import extract_video_head
 
 __all__ = [
     'load_checkpoint_file', 'official_checkpoint_globals', 'unwrap_state_dict', 'strip_prefix',
     'describe_state_dict', 'StateDictInfo', 'load_pretrained', 'convert_official_to_mm',
     'register_converter', 'is_mm_layout', 'make_mm_checkpoint', 'summarize_keys', 'CONVERTERS',
     'WRAPPER_KEYS', 'IMAGE_ARCHS', 'KNOWN_ARCHS', 'HEAD_DIM_TRAP', 'CheckpointError',
-    'UnsafeCheckpointError', 'CorruptCheckpointError', 'ShapeMismatchError', 'ArchMismatchError'
+    'UnsafeCheckpointError', 'CorruptCheckpointError', 'ShapeMismatchError', 'ArchMismatchError',
+    'inflate_weight', 'inflate_state_dict', 'InflationError', 'extract_video_head'
 ]

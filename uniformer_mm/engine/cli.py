@@ -17,7 +17,8 @@ from ..registry import TOOLBOXES, MissingToolboxError, require_toolbox
 
 __all__ = ['load_config', 'toolbox_of', 'set_work_dir', 'enable_amp', 'enable_auto_scale_lr',
            'enable_visualization', 'enable_tta', 'add_dump_results', 'build_model',
-           'inner_model', 'load_test_checkpoint', 'setup_cpu_distributed']
+           'inner_model', 'load_test_checkpoint', 'setup_cpu_distributed',
+           'init_inference_model', 'class_names']
 
 # default_scope -> import name of the toolbox (they coincide for the five toolboxes)
 _SCOPES = {'mmpretrain', 'mmdet', 'mmseg', 'mmpose', 'mmaction'}
@@ -266,3 +267,54 @@ def setup_cpu_distributed(cfg: Config) -> bool:
         wrapper.type = 'CPUDistributedDataParallel'
         cfg.model_wrapper_cfg = wrapper
     return True
+
+
+def class_names(cfg: Config, checkpoint_meta: Optional[dict] = None) -> Optional[list]:
+    """Class names for drawing: the checkpoint's ``dataset_meta``, else the config's.
+
+    Looks at ``meta['dataset_meta']['classes']`` (mmengine Runner checkpoints), then the test
+    dataset's ``metainfo.classes``, then a top-level ``classes`` of the config.
+    """
+    meta = (checkpoint_meta or {}).get('dataset_meta') or {}
+    if meta.get('classes'):
+        return list(meta['classes'])
+    dataset = cfg.get('test_dataloader', {}).get('dataset', {})
+    metainfo = dataset.get('metainfo') or {}
+    if metainfo.get('classes'):
+        return list(metainfo['classes'])
+    return list(cfg['classes']) if cfg.get('classes') else None
+
+
+def init_inference_model(config: str, checkpoint: str,
+                         cfg_options: Optional[dict] = None) -> nn.Module:
+    """Build a config's model for inference and load a checkpoint (official files too).
+
+    The model gets ``model.cfg`` (the toolboxes' ``inference_*`` functions read the test
+    pipeline from it) and ``model.dataset_meta`` (class names, palette, keypoint metadata)
+    for their visualizers; it is in eval mode on the CPU.
+    """
+    from uniformer_mm.checkpoint import load_checkpoint_file
+
+    cfg = load_config(config, cfg_options)
+    scope = toolbox_of(cfg)
+    # Pretrained backbone files of the config are not needed: the checkpoint replaces them.
+    if isinstance(cfg.model.get('backbone'), dict):
+        cfg.model.backbone.pop('init_cfg', None)
+    model = build_model(cfg)
+    load_test_checkpoint(model, checkpoint, config, scope=scope)
+    ckpt_meta = load_checkpoint_file(checkpoint).get('meta')
+    ckpt_meta = ckpt_meta if isinstance(ckpt_meta, dict) else {}
+    meta: dict = dict(ckpt_meta.get('dataset_meta') or {})
+    if scope == 'mmpose' and 'keypoint_info' not in meta:
+        from mmpose.apis.inference import dataset_meta_from_config
+        meta = dataset_meta_from_config(cfg, dataset_mode='test') or meta
+    names = class_names(cfg, ckpt_meta)
+    if names:
+        meta.setdefault('classes', names)
+        if scope == 'mmseg' and 'palette' not in meta:
+            palette = cfg.test_dataloader.dataset.get('metainfo', {}).get('palette')
+            meta['palette'] = palette or [[(37 * i) % 256, (97 * i) % 256, (173 * i) % 256]
+                                          for i in range(len(names))]
+    model.dataset_meta = meta
+    model.cfg = cfg
+    return model.eval()
