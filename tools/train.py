@@ -44,11 +44,19 @@ def main(argv=None) -> None:
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
+    from uniformer_mm.checkpoint import CheckpointError
     from uniformer_mm.engine import cli
 
     try:
         cfg = cli.load_config(args.config, args.cfg_options)
+        cli.check_data_paths(cfg, ('train', 'val'))
+        if args.resume not in (None, 'auto') and '://' not in args.resume and \
+                not os.path.isfile(args.resume):
+            raise FileNotFoundError(f'--resume {args.resume!r}: no such checkpoint file (use '
+                                    '--resume without a value to continue from the latest '
+                                    'checkpoint of the work dir)')
         cfg.launcher = args.launcher
+        cli.setup_cpu_distributed(cfg)
         cli.set_work_dir(cfg, args.work_dir, args.config)
         if args.amp:
             cli.enable_amp(cfg)
@@ -60,11 +68,26 @@ def main(argv=None) -> None:
             raise
         sys.exit(f'error: {e}')
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        # The newest complete checkpoint (mmengine would take last_checkpoint blindly, which
+        # may name a deleted or half-written file after a kill); none: a fresh start.
+        try:
+            latest = cli.find_resume_checkpoint(cfg.work_dir)
+        except FileNotFoundError as e:
+            if os.environ.get('UNIFORMER_MM_DEBUG'):
+                raise
+            sys.exit(f'error: {e}')
+        cfg.resume, cfg.load_from = latest is not None, latest
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.train()
+    try:
+        runner.train()
+    except CheckpointError as e:
+        # A refused, damaged or mismatched file (--resume, load_from, a Pretrained init_cfg):
+        # the message says which and what to do; the traceback would only show mmengine.
+        if os.environ.get('UNIFORMER_MM_DEBUG'):
+            raise
+        sys.exit(f'error: {e}')
 
 
 if __name__ == '__main__':

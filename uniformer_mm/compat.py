@@ -12,12 +12,16 @@ Fixes:
   Instead of turning the safety off (``weights_only=False``, mmengine PR #1670), mmengine's
   local-file loader runs under :func:`torch.serialization.safe_globals` with exactly the
   globals that mmengine's own checkpoints contain (:data:`MMENGINE_CHECKPOINT_GLOBALS`).
-  Anything else pickled in a file is still refused.
+  Anything else pickled in a file is still refused, with the same
+  :class:`~uniformer_mm.checkpoint.CheckpointError` messages as our own loader. mmengine's
+  ``http(s)://`` loader calls torch's ``load_url``, whose ``weights_only`` defaults to
+  ``False``; it is replaced by one that passes ``weights_only=True``.
 """
 import functools
-import pickle
 import importlib
-from typing import Any, Callable, List
+import pickle
+import zipfile
+from typing import Any, Callable, List, Optional
 
 import numpy as np
 import torch
@@ -83,11 +87,40 @@ def _with_safe_globals(loader: Callable) -> Callable:
 
     @functools.wraps(loader)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        with torch.serialization.safe_globals(MMENGINE_CHECKPOINT_GLOBALS):
-            return loader(*args, **kwargs)
+        try:
+            with torch.serialization.safe_globals(MMENGINE_CHECKPOINT_GLOBALS):
+                return loader(*args, **kwargs)
+        except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile) as e:
+            # ``--resume`` / ``load_from`` with a refused or damaged file: the same clear
+            # CheckpointError as our own loader instead of torch's unpickler message. Only
+            # what torch.load raises for such files; e.g. the KeyError of an unknown
+            # ``torchvision://`` name passes through unchanged.
+            from uniformer_mm.checkpoint.io import UnsafeCheckpointError, explain_load_error
+            filename = args[0] if args else kwargs.get('filename', '?')
+            err = explain_load_error(str(filename), e, MMENGINE_CHECKPOINT_GLOBALS)
+            if err is None:
+                raise
+            raise err from (None if isinstance(err, UnsafeCheckpointError) else e)
 
     wrapped._uniformer_mm_safe = True  # type: ignore[attr-defined]
     return wrapped
+
+
+def _load_url_weights_only(url: str, model_dir: Optional[str] = None, map_location: Any = None,
+                           progress: bool = True, check_hash: bool = False,
+                           file_name: Optional[str] = None, weights_only: bool = True) -> Any:
+    """``torch.hub.load_state_dict_from_url`` with ``weights_only=True``, for mmengine.
+
+    mmengine's ``http(s)://`` loader (``load_from``, ``Pretrained`` init of toolbox modules,
+    ``torchvision://`` and ``open-mmlab://`` names) calls torch's ``load_url``, whose
+    ``weights_only`` still defaults to ``False``: a downloaded file could run code on load.
+    """
+    if not weights_only:
+        raise ValueError('uniformer_mm never loads checkpoints with weights_only=False')
+    return torch.hub.load_state_dict_from_url(url, model_dir=model_dir,
+                                              map_location=map_location, progress=progress,
+                                              check_hash=check_hash, file_name=file_name,
+                                              weights_only=True)
 
 
 def fix_mmengine_weights_only() -> None:
@@ -108,6 +141,8 @@ def fix_mmengine_weights_only() -> None:
         if getattr(loader, '__module__', '') == ckpt.__name__:
             schemes[prefix] = _with_safe_globals(loader)
     ckpt.load_from_local = _with_safe_globals(ckpt.load_from_local)
+    # load_from_http looks ``load_url`` up in its module at call time.
+    ckpt.load_url = _load_url_weights_only
 
 
 def apply_all() -> None:

@@ -21,132 +21,28 @@ Examples::
 """
 import argparse
 import statistics
-import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import torch
 import torch.nn as nn
 
-#: Backbone settings per name; ``tiny`` is for quick runs only (no released weights).
-ARCHS: Dict[str, dict] = {
-    'small': dict(depths=[3, 4, 8, 3], embed_dims=[64, 128, 320, 512], head_dim=64),
-    'base': dict(depths=[5, 8, 20, 7], embed_dims=[64, 128, 320, 512], head_dim=64),
-    'tiny': dict(depths=[1, 1, 2, 1], embed_dims=[16, 32, 64, 128], head_dim=16),
-}
+# The comparison's building blocks live in the benchmark library, which tools/analysis/
+# benchmark.py shares (its video group runs the same pair).
+from uniformer_mm.utils.benchmark import VIDEO_ARCHS as ARCHS
+from uniformer_mm.utils.benchmark import build_mmaction_pair as build_pair
+from uniformer_mm.utils.benchmark import (output_difference, profile_ops, profile_table,
+                                          restore_layernorm_eps, set_layernorm_eps,
+                                          time_interleaved)
 
-
-def build_pair(arch: str, checkpoint: Optional[str] = None,
-               seed: int = 0) -> Tuple[nn.Module, nn.Module]:
-    """Our ``UniFormer3D`` and mmaction2's ``UniFormer`` with identical weights, in eval mode.
-
-    Args:
-        arch (str): A key of :data:`ARCHS`.
-        checkpoint (str, optional): Weights to load into ours (any file our ``Pretrained``
-            init reads; 2D files are inflated). Without one, the official random init is used
-            and the BatchNorm statistics and affine parameters are randomised too, so that
-            they take part in the comparison.
-        seed (int): Seed of the random init.
-
-    Returns:
-        tuple: ``(ours, theirs)``.
-    """
-    from mmaction.models.backbones import UniFormer as MMActionUniFormer
-
-    from uniformer_mm.models import UniFormer3D
-
-    settings = ARCHS[arch]
-    torch.manual_seed(seed)
-    init_cfg = dict(type='Pretrained', checkpoint=checkpoint) if checkpoint else None
-    ours = UniFormer3D(arch=dict(settings), init_cfg=init_cfg)
-    ours.init_weights()
-    if checkpoint is None:
-        g = torch.Generator().manual_seed(seed)
-        for module in ours.modules():
-            if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                c = module.num_features
-                module.running_mean.copy_(0.1 * torch.randn(c, generator=g))
-                module.running_var.copy_(0.5 + torch.rand(c, generator=g))
-                module.weight.data.copy_(1 + 0.1 * torch.randn(c, generator=g))
-                module.bias.data.copy_(0.1 * torch.randn(c, generator=g))
-    theirs = MMActionUniFormer(
-        depth=settings['depths'], embed_dim=settings['embed_dims'],
-        head_dim=settings['head_dim'], pretrained2d=False, pretrained=None)
-    theirs.load_state_dict(ours.state_dict(), strict=True)
-    return ours.eval(), theirs.eval()
-
-
-def set_layernorm_eps(model: nn.Module, eps: float) -> List[float]:
-    """Set the eps of every LayerNorm inside attention blocks (``blocks3``/``blocks4``).
-
-    Returns:
-        list: The previous values, in module order, for :func:`restore_layernorm_eps`.
-    """
-    old = []
-    for name, module in model.named_modules():
-        if isinstance(module, nn.LayerNorm) and name.startswith(('blocks3', 'blocks4')):
-            old.append(module.eps)
-            module.eps = eps
-    return old
-
-
-def restore_layernorm_eps(model: nn.Module, old: List[float]) -> None:
-    """Undo :func:`set_layernorm_eps`."""
-    modules = [m for n, m in model.named_modules()
-               if isinstance(m, nn.LayerNorm) and n.startswith(('blocks3', 'blocks4'))]
-    for module, eps in zip(modules, old):
-        module.eps = eps
-
-
-@torch.no_grad()
-def output_difference(ours: nn.Module, theirs: nn.Module, x: torch.Tensor) -> Dict[str, float]:
-    """Largest absolute output difference, as built and with mmaction2's eps set to 1e-6.
-
-    Returns:
-        dict: ``scale`` (max |output| of ours), ``max_abs_diff`` and ``max_rel_diff`` (as
-        built), ``max_abs_diff_eps_aligned`` and ``max_rel_diff_eps_aligned``.
-    """
-    a = ours(x)
-    b = theirs(x)
-    old = set_layernorm_eps(theirs, 1e-6)
-    try:
-        c = theirs(x)
-    finally:
-        restore_layernorm_eps(theirs, old)
-    scale = a.abs().max().item()
-    d1, d2 = (a - b).abs().max().item(), (a - c).abs().max().item()
-    return dict(scale=scale, max_abs_diff=d1, max_rel_diff=d1 / scale,
-                max_abs_diff_eps_aligned=d2, max_rel_diff_eps_aligned=d2 / scale)
-
-
-@torch.no_grad()
-def time_interleaved(fns: Dict[str, Callable[[], object]], warmup: int,
-                     repeats: int) -> Dict[str, List[float]]:
-    """Wall time of each function per call, warm-up excluded, runs interleaved (A B A B ...).
-
-    Returns:
-        dict: Name -> list of ``repeats`` durations in seconds.
-    """
-    for _ in range(warmup):
-        for fn in fns.values():
-            fn()
-    times: Dict[str, List[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return times
+__all__ = ['ARCHS', 'build_pair', 'output_difference', 'set_layernorm_eps',
+           'restore_layernorm_eps', 'time_interleaved', 'profile', 'main']
 
 
 @torch.no_grad()
 def profile(model: nn.Module, x: torch.Tensor, rows: int = 15) -> str:
     """The operators that take the most CPU time in one forward pass (after one warm-up)."""
-    from torch.profiler import ProfilerActivity
-    from torch.profiler import profile as torch_profile
     model(x)
-    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
-        model(x)
-    return prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=rows)
+    return profile_table(profile_ops(lambda: model(x)), rows)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

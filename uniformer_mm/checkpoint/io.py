@@ -11,13 +11,13 @@ import os.path as osp
 import pickle
 import re
 import zipfile
-from typing import Any, Callable, Dict, List, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 import torch
 
 __all__ = [
     'CheckpointError', 'UnsafeCheckpointError', 'CorruptCheckpointError',
-    'official_checkpoint_globals', 'load_checkpoint_file'
+    'official_checkpoint_globals', 'load_checkpoint_file', 'explain_load_error'
 ]
 
 PathLike = Union[str, 'os.PathLike[str]']
@@ -27,8 +27,12 @@ class CheckpointError(RuntimeError):
     """Base class of the errors raised while reading or loading a UniFormer checkpoint."""
 
 
-class UnsafeCheckpointError(CheckpointError):
-    """The file pickles an object outside the allow-list, so it is refused unread."""
+class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
+    """The file pickles an object outside the allow-list, so it is refused unread.
+
+    Also a :class:`pickle.UnpicklingError`, which is what torch raises for the same refusal,
+    so code catching torch's error keeps working.
+    """
 
 
 class CorruptCheckpointError(CheckpointError):
@@ -60,7 +64,9 @@ _UNSUPPORTED_GLOBAL = re.compile(r'(?:Unsupported global: GLOBAL|unsupported GLO
 _REASON = re.compile(r'WeightsUnpickler error:\s*(.+?)(?:\n\n|$)', re.S)
 # Reasons of torch's weights-only unpickler that mean "an object outside the allow-list";
 # the others (unknown opcode, overlong string, bad append, ...) mean a damaged stream.
-_UNSAFE_MARKERS = ('GLOBAL', 'allowlisted', 'add_safe_globals', 'must be imported')
+# 'refusing getattr' is the restricted getattr of uniformer_mm.compat refusing an attribute.
+_UNSAFE_MARKERS = ('GLOBAL', 'allowlisted', 'add_safe_globals', 'must be imported',
+                   'refusing getattr')
 
 
 def _is_refusal(err: Exception) -> bool:
@@ -69,7 +75,8 @@ def _is_refusal(err: Exception) -> bool:
     return any(marker in reason for marker in _UNSAFE_MARKERS)
 
 
-def _refusal(filename: str, err: Exception) -> UnsafeCheckpointError:
+def _refusal(filename: str, err: BaseException,
+             allowed_globals: Optional[List[Any]] = None) -> UnsafeCheckpointError:
     """Turn torch's weights-only refusal into an error that names the global and says why."""
     msg = str(err)
     match = _UNSUPPORTED_GLOBAL.search(msg)
@@ -80,7 +87,8 @@ def _refusal(filename: str, err: Exception) -> UnsafeCheckpointError:
         what = f'an object torch refuses ({(reason.group(1) if reason else msg).strip()})'
     # Entries are classes/functions or (replacement, 'module.name') pairs.
     names = {f'{g[1]} (restricted)' if isinstance(g, tuple) else f'{g.__module__}.{g.__qualname__}'
-             for g in official_checkpoint_globals()}
+             for g in (official_checkpoint_globals() if allowed_globals is None
+                       else allowed_globals)}
     # The numpy entries are a dozen dtype classes; one word says it.
     allowed = ', '.join(sorted({'numpy arrays/scalars' if n.startswith('numpy') else n
                                 for n in names}))
@@ -92,13 +100,49 @@ def _refusal(filename: str, err: Exception) -> UnsafeCheckpointError:
         'trusted environment, e.g. torch.save({"state_dict": ckpt["state_dict"]}, "clean.pth").')
 
 
-def _corrupt(filename: str, err: Exception) -> CorruptCheckpointError:
+def _corrupt(filename: str, err: BaseException) -> CorruptCheckpointError:
     size = osp.getsize(filename) if osp.isfile(filename) else 0
     reason = str(err).splitlines()[0] if str(err) else 'no message'
     return CorruptCheckpointError(
         f'Cannot read checkpoint {filename!r} ({size} bytes): the file is truncated, corrupted '
         f'or not a PyTorch checkpoint ({type(err).__name__}: {reason}). '
         'Download it again and compare its size/checksum with the release.')
+
+
+#: Exceptions of ``torch.load`` that mean a damaged or foreign file (besides refusals).
+_DAMAGE = (pickle.UnpicklingError, RuntimeError, EOFError, KeyError, ValueError,
+           zipfile.BadZipFile, UnicodeDecodeError, OSError)
+
+
+def explain_load_error(filename: str, err: BaseException,
+                       allowed_globals: Optional[List[Any]] = None) -> Optional[CheckpointError]:
+    """Turn an exception of ``torch.load(weights_only=True)`` into a clear checkpoint error.
+
+    Shared by :func:`load_checkpoint_file` and the mmengine loaders wrapped by
+    :mod:`uniformer_mm.compat` (``--resume``, ``load_from``), so that a refused or damaged
+    file reads the same whichever way it was opened.
+
+    Args:
+        filename (str): The file (or URL) being read, for the message.
+        err (BaseException): What ``torch.load`` raised.
+        allowed_globals (list, optional): The allow-list the load ran with, named in the
+            message of a refusal; defaults to :func:`official_checkpoint_globals`.
+
+    Returns:
+        CheckpointError | None: :class:`UnsafeCheckpointError` for an object outside the
+        allow-list, :class:`CorruptCheckpointError` for a truncated / damaged / foreign file,
+        None for anything else (a missing file, an interrupt, a bug), which callers re-raise.
+    """
+    if isinstance(err, CheckpointError):
+        return err
+    if isinstance(err, pickle.UnpicklingError) and 'Weights only load failed' in str(err):
+        # torch wraps every failure of its weights-only unpickler in one message; only the
+        # reasons that name a refused object are a refusal, the rest is a damaged stream.
+        return (_refusal(filename, err, allowed_globals) if _is_refusal(err)
+                else _corrupt(filename, err))
+    if isinstance(err, FileNotFoundError) or not isinstance(err, _DAMAGE):
+        return None
+    return _corrupt(filename, err)
 
 
 def _local_path(filename: str) -> str:
@@ -142,17 +186,12 @@ def load_checkpoint_file(filename: PathLike,
     try:
         with torch.serialization.safe_globals(official_checkpoint_globals()):
             ckpt = torch.load(filename, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as e:
-        # torch wraps every failure of its weights-only unpickler in one message; only the
-        # reasons that name a refused object are a refusal, the rest is a damaged stream.
-        if 'Weights only load failed' in str(e) and _is_refusal(e):
-            raise _refusal(filename, e) from None
-        raise _corrupt(filename, e) from e
-    except (RuntimeError, EOFError, KeyError, ValueError, zipfile.BadZipFile,
-            UnicodeDecodeError, OSError) as e:
-        if isinstance(e, FileNotFoundError):
+    except Exception as e:  # noqa: BLE001  (classified below; anything else is re-raised)
+        err = explain_load_error(filename, e)
+        if err is None:
             raise
-        raise _corrupt(filename, e) from e
+        # A refusal needs no chained traceback: the message names the refused global.
+        raise err from (None if isinstance(err, UnsafeCheckpointError) else e)
     if not isinstance(ckpt, dict):
         raise CorruptCheckpointError(
             f'checkpoint {filename!r} holds a {type(ckpt).__name__}, not a dict; expected a '

@@ -102,6 +102,20 @@ def _check_head_dim(backbone: nn.Module, meta: Optional[Mapping], info: StateDic
             level=logging.INFO if chosen else logging.WARNING)
 
 
+def _dimension_hint(file_info: StateDictInfo, model_info: StateDictInfo) -> str:
+    """The fix when a 2D (image) and a 3D (video) UniFormer meet; '' otherwise."""
+    if file_info.ndim == 3 and model_info.ndim == 2:
+        return ('The file is a video (3D) UniFormer and the model an image (2D) one: 3D '
+                'kernels cannot be turned back into 2D ones. Load it into '
+                'uniformer_mm.UniFormer3D / UniFormerLight3D (an mmaction2 config), or give '
+                'this model an image checkpoint.\n')
+    if file_info.ndim == 2 and model_info.ndim == 3:
+        return ('The file is an image (2D) UniFormer and the model a video (3D) one: load it '
+                'through the 3D backbone\'s init_cfg with pretrained2d=True (the default), '
+                'which inflates the 2D kernels.\n')
+    return ''
+
+
 def load_pretrained(module: nn.Module,
                     filename: Union[str, 'os.PathLike[str]'],
                     prefix: Optional[str] = None,
@@ -181,12 +195,14 @@ def load_pretrained(module: nn.Module,
                   if k in own and tuple(v.shape) != tuple(own[k].shape)]
     if mismatched:
         own_backbone = strip_prefix(own, 'backbone.') if backbone is not target else own
+        model_info = describe_state_dict(own_backbone)
         lines = '\n'.join(f'  {k}: checkpoint {a} vs model {b}' for k, a, b in mismatched[:20])
         more = f'\n  ... and {len(mismatched) - 20} more' if len(mismatched) > 20 else ''
         raise ShapeMismatchError(
             f'{filename!r} does not fit {type(target).__name__}: {len(mismatched)} tensors '
             f'differ in shape:\n{lines}{more}\nThe file looks like: {file_info}\n'
-            f'The model is:         {describe_state_dict(own_backbone)}\n'
+            f'The model is:         {model_info}\n'
+            + _dimension_hint(file_info, model_info) +
             'Build the model with the arch of the file (arch=... / depths / embed_dims / '
             'conv_stem / layer_scale) or use a matching checkpoint.')
     _check_head_dim(backbone, meta, file_info, filename, logger)

@@ -11,21 +11,21 @@ into another configuration is refused by name, and compares a file's architectur
 built model (:func:`check_same_arch`). Used by ``tools/model_converters/uniformer_official2mm.py``
 and ``tools/test.py``.
 
-==================  ====================================  =========================================
+==================  ====================================  ====================================
 release kind        recognised by                         converted to
-==================  ====================================  =========================================
+==================  ====================================  ====================================
 ``imagenet``        un-prefixed 2D keys + ``head.*``      mmpretrain: ``head.fc.*``
-``token_labeling``  ... + ``aux_head.*``                  mmpretrain: ``head.fc.*``, ``head.aux_fc.*``
-``imagenet_light``  ... + ``cls_token``, ``head_cls``     mmpretrain: ``head.{fc,fc_token,norm_token}``
+``token_labeling``  ... + ``aux_head.*``                  ... + ``head.aux_fc.*``
+``imagenet_light``  ... + ``cls_token``, ``head_cls``     ``head.{fc,fc_token,norm_token}``
 ``video``           5-D stem kernel + ``head.*``          mmaction2: ``cls_head.fc_cls.*``
-``video_light``     5-D + ``cls_token``                   mmaction2: ``cls_head.{fc_cls,fc_token,...}``
+``video_light``     5-D + ``cls_token``                   ``cls_head.{fc_cls,fc_token,...}``
 ``backbone``        un-prefixed keys, no classifier       ``backbone.*``
-``mmdet``           ``backbone.*`` + ``rpn_head``/        unchanged (mmdet 3.x kept the 2.x names)
-                    ``roi_head``/``bbox_head``
-``mmseg``           ``backbone.*`` + ``decode_head``      unchanged (mmseg 1.x kept the 0.x names)
+``mmdet``           ``backbone.*`` + ``rpn_head``/        unchanged (mmdet 3.x kept the 2.x
+                    ``roi_head``/``bbox_head``            names)
+``mmseg``           ``backbone.*`` + ``decode_head``      unchanged (mmseg 1.x kept the names)
 ``mmpose``          ``backbone.*`` + ``keypoint_head``    mmpose 1.x ``head.*`` (HeatmapHead)
-``mm``              ``backbone.*`` + 2.0 head names       unchanged (already converted / trained)
-==================  ====================================  =========================================
+``mm``              ``backbone.*`` + 2.0 head names       unchanged (converted / trained)
+==================  ====================================  ====================================
 """
 import os
 import re
@@ -42,7 +42,8 @@ from .light import convert_official_light
 from .loading import ArchMismatchError
 from .state_dict import StateDictInfo, describe_state_dict, strip_prefix, unwrap_state_dict
 
-__all__ = ['RELEASE_KINDS', 'RELEASE_TOOLBOX', 'detect_release', 'convert_release',
+__all__ = ['RELEASE_KINDS', 'RELEASE_TOOLBOX', 'detect_release', 'detect_release_file',
+           'is_openmmlab2_checkpoint', 'convert_release',
            'convert_release_file', 'backbone_arch', 'model_arch', 'check_same_arch',
            'infer_head_dim']
 
@@ -60,7 +61,8 @@ RELEASE_KINDS: Dict[str, str] = {
     'mmdet': 'COCO detection / instance segmentation (mmdet 2.11, EpochBasedRunnerAmp)',
     'mmseg': 'ADE20K segmentation (mmseg 0.13 UperNet or PVT-style semantic FPN)',
     'mmpose': 'COCO top-down pose (mmpose 0.16 TopDown + TopDownSimpleHead)',
-    'mm': 'an OpenMMLab 2.0 model checkpoint (converted or trained with uniformer_mm)',
+    'mm': 'a model already in the OpenMMLab 2.0 layout (backbone.* keys: converted, trained '
+          'with an mmengine Runner, or a dense release holding the backbone only)',
 }
 #: Release kind -> the 2.0 toolbox (default_scope) whose model layout it converts to.
 RELEASE_TOOLBOX: Dict[str, Optional[str]] = {
@@ -107,6 +109,27 @@ def detect_release(state_dict: Mapping[str, torch.Tensor]) -> str:
     if info.aux_head:
         return 'token_labeling'
     return 'imagenet' if info.num_classes is not None else 'backbone'
+
+
+def is_openmmlab2_checkpoint(ckpt: Mapping[str, Any]) -> bool:
+    """Whether a loaded file was written by an mmengine Runner or by our converter.
+
+    mmdet 2.x and 3.x (or mmseg 0.x and 1.x) model keys look alike; the file around them does
+    not: mmengine Runners store ``message_hub`` and ``meta['dataset_meta']`` /
+    ``meta['mmengine_version']`` where mmcv 1.x runners stored ``meta['mmcv_version']`` and
+    ``meta['CLASSES']``.
+    """
+    meta = ckpt.get('meta') if isinstance(ckpt.get('meta'), Mapping) else {}
+    return ('message_hub' in ckpt or 'dataset_meta' in meta or 'mmengine_version' in meta
+            or meta.get('converted_by') == 'uniformer_mm')
+
+
+def detect_release_file(ckpt: Mapping[str, Any]) -> str:
+    """Like :func:`detect_release` on a loaded (still wrapped) checkpoint: OpenMMLab 2.0 files
+    (:func:`is_openmmlab2_checkpoint`) are ``'mm'`` whatever their keys."""
+    if is_openmmlab2_checkpoint(ckpt):
+        return 'mm'
+    return detect_release(unwrap_state_dict(ckpt))
 
 
 def _pose_head_key(key: str, num_conv_layers: int) -> str:
@@ -293,7 +316,8 @@ def convert_release_file(src: Union[str, 'os.PathLike[str]'], kind: Optional[str
             raise CheckpointError(f'{os.fspath(src)!r} has no EMA weights (model_ema / '
                                   f'state_dict_ema); its entries are {sorted(map(str, ckpt))}')
     old_meta = ckpt.get('meta') if isinstance(ckpt.get('meta'), Mapping) else {}
-    state_dict, kind = convert_release(unwrap_state_dict(ckpt, key), kind)
+    state_dict, kind = convert_release(unwrap_state_dict(ckpt, key),
+                                       kind or detect_release_file(ckpt))
     # Plain tensors only: detach views / parameters, keep dtypes (BN counters are int64).
     state_dict = OrderedDict((k, v.detach().clone().contiguous() if v.is_floating_point() else
                               v.detach().clone()) for k, v in state_dict.items())
@@ -310,7 +334,11 @@ def convert_release_file(src: Union[str, 'os.PathLike[str]'], kind: Optional[str
             strip_prefix(state_dict, 'backbone.'), meta))
     if isinstance(old_meta, Mapping):
         # Keep what describes the data (class names, palette) and is plain data.
-        for k in ('CLASSES', 'PALETTE', 'dataset_meta', 'classes'):
-            if k in old_meta:
-                meta[k] = old_meta[k]
+        # mmcv 1.x files name them CLASSES / PALETTE; 2.0 visualizers read dataset_meta.
+        dataset_meta = dict(old_meta.get('dataset_meta') or {})
+        for old, new in (('CLASSES', 'classes'), ('PALETTE', 'palette')):
+            if old in old_meta and new not in dataset_meta:
+                dataset_meta[new] = old_meta[old]
+        if dataset_meta:
+            meta['dataset_meta'] = dataset_meta
     return {'state_dict': state_dict, 'meta': meta}

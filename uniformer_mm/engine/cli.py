@@ -18,7 +18,8 @@ from ..registry import TOOLBOXES, MissingToolboxError, require_toolbox
 __all__ = ['load_config', 'toolbox_of', 'set_work_dir', 'enable_amp', 'enable_auto_scale_lr',
            'enable_visualization', 'enable_tta', 'add_dump_results', 'build_model',
            'inner_model', 'load_test_checkpoint', 'setup_cpu_distributed',
-           'init_inference_model', 'class_names']
+           'init_inference_model', 'class_names', 'check_data_paths',
+           'find_resume_checkpoint']
 
 # default_scope -> import name of the toolbox (they coincide for the five toolboxes)
 _SCOPES = {'mmpretrain', 'mmdet', 'mmseg', 'mmpose', 'mmaction'}
@@ -91,6 +92,20 @@ def enable_auto_scale_lr(cfg: Config) -> None:
 
 def enable_visualization(cfg: Config, show_dir: str, interval: int = 1) -> None:
     """Make the toolbox's visualization hook write drawn predictions into ``show_dir``."""
+    if cfg.get('default_scope') == 'mmaction':
+        # mmaction2 1.2's VisualizationHook cannot draw NCTHW clips (and its default_runtime
+        # has none); our hook draws the decoded video file with its top-5 classes instead.
+        from . import visualization  # noqa: F401  (registers the hook)
+        # The hook reads the video file again, so the packed samples must carry its name.
+        for step in cfg.test_dataloader.dataset.get('pipeline', []):
+            if step.get('type', '').split('.')[-1] == 'PackActionInputs':
+                keys = tuple(step.get('meta_keys', ('img_shape', 'img_key', 'video_id',
+                                                    'timestamp')))
+                step['meta_keys'] = keys + (('filename', ) if 'filename' not in keys else ())
+        cfg.custom_hooks = [*cfg.get('custom_hooks', []), dict(
+            type='uniformer_mm.VideoTopkVisualizationHook', out_dir=show_dir,
+            interval=interval, classes=class_names(cfg))]
+        return
     hook = cfg.get('default_hooks', {}).get('visualization')
     if hook is None:
         raise ValueError('--show-dir needs default_hooks.visualization in the config '
@@ -102,7 +117,7 @@ def enable_visualization(cfg: Config, show_dir: str, interval: int = 1) -> None:
         cfg.visualizer.save_dir = show_dir
         if scope == 'mmdet':
             hook.test_out_dir = osp.abspath(show_dir)
-    else:  # mmpretrain, mmpose, mmaction
+    else:  # mmpretrain, mmpose
         hook.enable = True
         hook.out_dir = show_dir
         hook.interval = interval
@@ -189,12 +204,13 @@ def load_test_checkpoint(model: nn.Module, checkpoint: str, config_path: str,
 
     from uniformer_mm.checkpoint import load_checkpoint_file, load_pretrained, unwrap_state_dict
     from uniformer_mm.checkpoint.release import (RELEASE_KINDS, RELEASE_TOOLBOX,
-                                                 check_same_arch, convert_release)
+                                                 check_same_arch, convert_release,
+                                                 detect_release_file)
 
     target = inner_model(model)
     ckpt = load_checkpoint_file(checkpoint)
     meta = ckpt.get('meta') if isinstance(ckpt.get('meta'), dict) else None
-    state_dict, kind = convert_release(unwrap_state_dict(ckpt))
+    state_dict, kind = convert_release(unwrap_state_dict(ckpt), detect_release_file(ckpt))
     check_same_arch(state_dict, target, meta, checkpoint, f'config {config_path!r}')
     if kind == 'mm':
         load_pretrained(target, checkpoint, logger=logger)
@@ -317,4 +333,125 @@ def init_inference_model(config: str, checkpoint: str,
                                           for i in range(len(names))]
     model.dataset_meta = meta
     model.cfg = cfg
+    model._config = cfg  # mmpretrain's inferencers read the config from here
     return model.eval()
+
+
+def _dataset_dicts(dataset: Any, where: str) -> list:
+    """``(config key, dataset dict)`` of a dataset config and of the datasets it wraps."""
+    if not isinstance(dataset, dict):
+        return []
+    out = [(where, dataset)]
+    if isinstance(dataset.get('dataset'), dict):  # RepeatDataset, ClassBalancedDataset, ...
+        out += _dataset_dicts(dataset['dataset'], where + '.dataset')
+    for i, sub in enumerate(dataset.get('datasets') or []):  # ConcatDataset
+        out += _dataset_dicts(sub, f'{where}.datasets[{i}]')
+    return out
+
+
+def check_data_paths(cfg: Config, splits: tuple = ('train', 'val', 'test')) -> None:
+    """Refuse a config whose dataset paths do not exist, before any toolbox code runs.
+
+    Without this, a wrong ``data_root`` surfaces as an exception from inside the toolbox's
+    dataset (or a dataset of length 0) after the model is built. Checked for each
+    ``<split>_dataloader.dataset`` (and the datasets it wraps): ``data_root``, ``ann_file``
+    and every ``data_prefix`` entry, each joined to ``data_root`` as mmengine's
+    ``BaseDataset`` does when relative. Remote paths (``s3://``, ``http://`` ...) are skipped.
+
+    Args:
+        cfg (Config): The loaded config.
+        splits (tuple): The dataloaders the command will use (``train``/``val`` for training,
+            ``test`` for testing).
+
+    Raises:
+        FileNotFoundError: Naming the config key, the path and how to fix it.
+    """
+    missing = []
+    for split in splits:
+        loader = cfg.get(f'{split}_dataloader')
+        if not isinstance(loader, dict):
+            continue
+        for key, ds in _dataset_dicts(loader.get('dataset'), f'{split}_dataloader.dataset'):
+            root = ds.get('data_root') or ''
+            if root and '://' not in root and not osp.isdir(root):
+                # Everything below it is missing too: name the root only.
+                missing.append(f'{key}.data_root = {root!r}')
+                continue
+            paths = []
+            if isinstance(ds.get('ann_file'), str) and ds['ann_file']:
+                paths.append((f'{key}.ann_file', ds['ann_file']))
+            prefix = ds.get('data_prefix')
+            if isinstance(prefix, str) and prefix:
+                paths.append((f'{key}.data_prefix', prefix))
+            elif isinstance(prefix, dict):
+                paths += [(f'{key}.data_prefix.{k}', v) for k, v in prefix.items()
+                          if isinstance(v, str) and v]
+            for name, path in paths:
+                full = path if osp.isabs(path) else osp.join(root, path)
+                if '://' in full:  # object storage / URLs: not for os.path to judge
+                    continue
+                if not osp.exists(full):
+                    missing.append(f'{name} = {path!r} (resolved: {full!r})')
+    if missing:
+        raise FileNotFoundError(
+            'the config points at data that does not exist:\n  ' + '\n  '.join(missing) +
+            '\nFix: put the dataset there, or pass its location, e.g. --cfg-options '
+            f'{missing[0].split(" = ")[0]}=/path/to/data (the demo configs read '
+            '$UNIFORMER_MM_DEMO_DATA; generate the demo data with python '
+            'tools/demo/make_data.py DIR).')
+
+
+_CKPT_NAME = re.compile(r'^(iter|epoch)_(\d+)\.pth$')
+
+
+def find_resume_checkpoint(work_dir: str) -> Optional[str]:
+    """The newest *complete* checkpoint of a work dir, for ``--resume`` without a path.
+
+    mmengine's own lookup trusts ``<work_dir>/last_checkpoint``. After a kill that is not
+    always a complete file: ``CheckpointHook`` deletes the oldest checkpoint (beyond
+    ``max_keep_ckpts``) *before* writing the new one and writes the new file in place, so a
+    kill during the write leaves a truncated ``iter_N.pth``, and with ``max_keep_ckpts=1``
+    ``last_checkpoint`` then names a deleted file. Here the candidates are the file named by
+    ``last_checkpoint`` and every ``iter_*.pth`` / ``epoch_*.pth``, newest first (by
+    modification time); the first one that is a complete zip archive (a torch checkpoint
+    whose end-of-archive directory was written) wins. Skipped files are reported.
+
+    Args:
+        work_dir (str): The run's work dir.
+
+    Returns:
+        str | None: The checkpoint to resume from; None if the work dir holds none.
+
+    Raises:
+        FileNotFoundError: Checkpoints exist but none is complete (resuming would silently
+            start over); the message lists them.
+    """
+    import logging
+    import zipfile
+
+    from mmengine.logging import print_log
+
+    if not osp.isdir(work_dir):
+        return None
+    candidates = [osp.join(work_dir, n) for n in os.listdir(work_dir) if _CKPT_NAME.match(n)]
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    named = None
+    if osp.isfile(pointer):
+        with open(pointer, encoding='utf-8') as f:
+            named = f.read().strip() or None
+    if named and named not in candidates:
+        candidates.append(named)
+    if not candidates:
+        return None
+    candidates.sort(key=lambda p: osp.getmtime(p) if osp.exists(p) else -1.0, reverse=True)
+    skipped = []
+    for path in candidates:
+        if osp.isfile(path) and zipfile.is_zipfile(path):
+            if skipped:
+                print_log(f'--resume: skipping {"; ".join(skipped)}; resuming from {path}',
+                          logger='current', level=logging.WARNING)
+            return path
+        skipped.append(f'{path} ({"incomplete" if osp.isfile(path) else "missing"})')
+    raise FileNotFoundError(
+        f'--resume: {work_dir!r} has checkpoints but none is complete: {"; ".join(skipped)}. '
+        'Resume from a copy with --resume PATH, or delete them to start over.')

@@ -334,10 +334,13 @@ class AttentionBlock(BaseModule):
         elif self.window_size is None:
             y = self.attn(self.norm1(t))
         else:
-            y = self.norm1(t)
-            y = self._window_attention(y.view(shape[0], shape[2], shape[3], shape[1]))
-            y = y.reshape(t.shape)
+            B, C, H, W = shape
+            y = self._window_attention(self.norm1(t).view(B, H, W, C))
+            # For a padded map y is a strided crop: the residual add reads it in place when
+            # the tokens take the map's shape too, where reshaping y to B, N, C would copy it.
+            t = t.view(B, H, W, C)
         t = t + self.drop_path(y if self.gamma_1 is None else self.gamma_1 * y)
+        t = t.flatten(1, -2)  # B, N, C again (a view; a no-op for tokens)
         y = self.mlp(self.norm2(t))
         t = t + self.drop_path(y if self.gamma_2 is None else self.gamma_2 * y)
         return t.transpose(1, 2).reshape(shape)

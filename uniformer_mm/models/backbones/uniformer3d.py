@@ -239,7 +239,9 @@ class UniFormer3D(BaseModule):
         for dim in arch['embed_dims'][2:]:
             if dim % arch['head_dim']:
                 raise ValueError(f'embed dim {dim} of an attention stage is not divisible by '
-                                 f'head_dim {arch["head_dim"]}')
+                                 f'head_dim {arch["head_dim"]}; choose a head_dim that divides '
+                                 f'the stage-3/4 dims {tuple(arch["embed_dims"][2:])} (the '
+                                 'official video models use 64)')
         return dict(arch)
 
     def _parse_out_indices(self, out_indices: Union[int, Sequence[int]]) -> Tuple[int, ...]:

@@ -348,6 +348,9 @@ class _UniFormerLightBase(BaseModule):
         # Module registration order follows the official state_dicts (cls_token first, as a
         # direct parameter; patch embeds; cls_upsample; blocks with the dense norms between).
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dims[2]))
+        # Kept for the input check: a channel mismatch would otherwise surface as a conv
+        # RuntimeError from inside the stem.
+        self.in_channels = int(in_channels)
         self.patch_embed1 = self._make_stem(in_channels, dims[0], conv_stem)
         for i in range(1, 4):
             setattr(self, f'patch_embed{i + 1}', self._make_patch_embed(dims[i - 1], dims[i]))
@@ -413,7 +416,9 @@ class _UniFormerLightBase(BaseModule):
         head_dim = int(arch['head_dim'])
         for d in dims[2:]:  # only stages 3-4 attend; the conv stages ignore heads
             if d % head_dim:
-                raise ValueError(f'head_dim {head_dim} does not divide embed dim {d}')
+                raise ValueError(f'head_dim {head_dim} does not divide embed dim {d} of an '
+                                 f'attention stage; choose a head_dim that divides the stage-3/4 '
+                                 f'dims {tuple(dims[2:])} (official: 28 for xxs, 32 for xs)')
         mlp = arch.get('mlp_ratios', 4.)
         mlp = [float(mlp)] * 4 if isinstance(mlp, (int, float)) else [float(m) for m in mlp]
         if len(mlp) != 4:
@@ -576,6 +581,10 @@ class _UniFormerLightBase(BaseModule):
             what = 'images B x C x H x W' if nd == 2 else 'clips B x C x T x H x W'
             raise ValueError(f'{type(self).__name__} expects {what}, got a tensor of shape '
                              f'{tuple(x.shape)}')
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f'{type(self).__name__}: input has {x.shape[1]} channels but the '
+                             f'backbone was built with in_channels={self.in_channels} (input '
+                             f'{tuple(x.shape)}); fix the data pipeline or set in_channels')
         if min(x.shape[-2:]) < 32:
             # Stage 4 has stride 32: a smaller side leaves it no token to attend over.
             raise ValueError(f'{type(self).__name__} needs H, W >= 32 (stride 32), got '

@@ -1,0 +1,62 @@
+# UniFormer on ImageNet-1K with the official DeiT recipe (image_classification/main.py):
+# AdamW, lr 5e-4 x (total batch / 512), weight decay 0.05 except 1-D parameters and biases,
+# 5 warm-up epochs, cosine to 1e-5 over 300 epochs plus 10 cool-down epochs at the minimum
+# (timm), RandAugment rand-m9-mstd0.5-inc1, mixup 0.8 / cutmix 1.0 with label smoothing 0.1,
+# random erasing 0.25, repeated augmentation, model EMA 0.99996, native AMP, 8 GPUs x 128.
+# mmpretrain's Swin-style ImageNet data base is exactly that pipeline (bicubic
+# RandomResizedCrop, timm-increasing RandAugment, random erasing; test: short side 256, centre
+# crop 224 = DeiT's int(256 / 224 * 224)).
+_base_ = [
+    'mmpretrain::_base_/datasets/imagenet_bs64_swin_224.py',
+    'mmpretrain::_base_/schedules/imagenet_bs1024_adamw_swin.py',
+    'mmpretrain::_base_/default_runtime.py',
+]
+
+model = dict(
+    type='ImageClassifier',
+    backbone=dict(type='uniformer_mm.UniFormer', arch='small', drop_path_rate=0.1),
+    neck=dict(type='GlobalAveragePooling'),
+    head=dict(
+        type='LinearClsHead',
+        num_classes=1000,
+        in_channels=512,
+        # The mixup/cutmix targets are smoothed by 0.1 as timm's Mixup(label_smoothing=0.1).
+        loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
+        # Official `_init_weights`: every Linear trunc-normal(0.02), bias 0.
+        init_cfg=dict(type='TruncNormal', layer='Linear', std=.02, bias=0.)),
+    # DeiT: mixup or cutmix per batch with probability 0.5 each (mixup_switch_prob 0.5).
+    train_cfg=dict(augments=[dict(type='Mixup', alpha=0.8), dict(type='CutMix', alpha=1.0)]))
+
+# 8 GPUs x 128 images; DeiT's RASampler repeats every image 3 times per epoch.
+train_dataloader = dict(batch_size=128, sampler=dict(type='RepeatAugSampler', shuffle=True))
+val_dataloader = dict(batch_size=128)
+test_dataloader = val_dataloader
+
+# lr = 5e-4 x 1024 / 512 (DeiT's linear scaling rule at the official total batch of 1024).
+optim_wrapper = dict(
+    type='AmpOptimWrapper',
+    optimizer=dict(lr=1e-3),
+    # timm's add_weight_decay: no decay for 1-D parameters (norms, layer-scale gammas) and
+    # biases. The depthwise position-embedding convs ARE decayed (official
+    # no_weight_decay() names 'pos_embed', which matches no parameter).
+    paramwise_cfg=dict(
+        _delete_=True, norm_decay_mult=0., bias_decay_mult=0., flat_decay_mult=0.))
+
+warmup_epochs = 5
+cosine_epochs = 300
+param_scheduler = [
+    # timm warm-up from 1e-6 to lr, stepped per epoch; here per iteration.
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=warmup_epochs,
+         end=cosine_epochs),
+]
+# timm trains t_initial + cooldown_epochs = 300 + 10 epochs; the last 10 stay at eta_min.
+train_cfg = dict(by_epoch=True, max_epochs=cosine_epochs + 10, val_interval=1)
+
+# DeiT's ModelEma(decay=0.99996), updated every iteration.
+custom_hooks = [dict(type='EMAHook', momentum=4e-5, priority='ABOVE_NORMAL')]
+
+# Total batch of the official runs: the lr above is for 8 x 128 images; `--auto-scale-lr`
+# rescales it linearly for another total batch (DeiT's own rule).
+auto_scale_lr = dict(base_batch_size=1024)

@@ -1,0 +1,42 @@
+# UniFormer with token labeling on ImageNet-1K (image_classification/token_labeling, the
+# LV-ViT recipe): AdamW lr 1.6e-3 (not scaled) and weight decay 0.05, 5 warm-up epochs, cosine
+# to 1e-5 over 300 epochs plus 10 cool-down epochs, RandAugment rand-m9-mstd0.5-inc1, random
+# erasing 0.25, label smoothing 0.1, no mixup/cutmix (MixToken runs inside the network), no
+# repeated augmentation, model EMA 0.99992, apex AMP, 8 GPUs x 128.
+#
+# The dense NFNet-F6 token labels (`--token-label-data`, 7x7 per image at 224) enter as the
+# optional per-sample field `token_label` read by uniformer_mm.TokenLabelClsHead; without it
+# every token is trained on its image's class target (the official fallback). See README.md.
+_base_ = './uniformer_in1k.py'
+
+model = dict(
+    _delete_=True,
+    type='uniformer_mm.TokenLabelClassifier',
+    mix_token=True,  # official beta 1.0
+    backbone=dict(type='uniformer_mm.UniFormer', arch='tl_small', drop_path_rate=0.1),
+    head=dict(
+        type='uniformer_mm.TokenLabelClsHead',
+        num_classes=1000,
+        in_channels=512,
+        aux_weight=0.5,  # evaluation: class logits + 0.5 x max over tokens
+        cls_weight=1.0,
+        dense_weight=1.0,
+        label_smooth_val=0.1))
+
+# timm's train.py: plain distributed sampler (no repeated augmentation).
+train_dataloader = dict(sampler=dict(_delete_=True, type='DefaultSampler', shuffle=True))
+# timm validation of these models uses their default crop_pct 0.9 (timm ViT _cfg):
+# short side int(224 / 0.9) = 248, centre crop 224.
+val_dataloader = dict(
+    dataset=dict(pipeline=[
+        dict(type='LoadImageFromFile'),
+        dict(type='ResizeEdge', scale=248, edge='short', backend='pillow',
+             interpolation='bicubic'),
+        dict(type='CenterCrop', crop_size=224),
+        dict(type='PackInputs'),
+    ]))
+test_dataloader = val_dataloader
+
+# The token-labeling code does not scale the lr with the batch.
+optim_wrapper = dict(optimizer=dict(lr=1.6e-3))
+custom_hooks = [dict(type='EMAHook', momentum=8e-5, priority='ABOVE_NORMAL')]

@@ -1,0 +1,9 @@
+# Semantic FPN, UniFormer-XXS (hourglass), 80k: 42.3 mIoU (fpn_seg/exp_light/fpn_xxs: no drop
+# path).
+_base_ = './fpn_uniformer_xs.py'
+model = dict(
+    backbone=dict(
+        arch='xxs',
+        drop_path_rate=0.,
+        init_cfg=dict(checkpoint='pretrained/uniformer_xxs_224_in1k.pth')),
+    neck=dict(in_channels=[56, 112, 224, 448]))

@@ -1,0 +1,24 @@
+# UniFormer on Kinetics-600: the Kinetics-400 recipe of ./uniformer_k400.py with 600 classes
+# and mmaction2's Kinetics-600 layout under data/kinetics600.
+_base_ = './uniformer_k400.py'
+
+num_classes = 600
+model = dict(
+    cls_head=dict(num_classes=num_classes),
+    data_preprocessor=dict(
+        blending=dict(augments=[
+            dict(type='MixupBlending', alpha=0.8, num_classes=num_classes),
+            dict(type='CutmixBlending', alpha=1., num_classes=num_classes),
+        ])))
+
+data_root = 'data/kinetics600/videos_train'
+data_root_val = 'data/kinetics600/videos_val'
+ann_file_train = 'data/kinetics600/kinetics600_train_list_videos.txt'
+ann_file_val = 'data/kinetics600/kinetics600_val_list_videos.txt'
+ann_file_test = ann_file_val
+train_dataloader = dict(
+    dataset=dict(ann_file=ann_file_train, data_prefix=dict(video=data_root)))
+val_dataloader = dict(
+    dataset=dict(ann_file=ann_file_val, data_prefix=dict(video=data_root_val)))
+test_dataloader = dict(
+    dataset=dict(ann_file=ann_file_test, data_prefix=dict(video=data_root_val)))

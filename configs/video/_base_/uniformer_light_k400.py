@@ -1,0 +1,61 @@
+# The efficient (hourglass) UniFormer on Kinetics-400 (video_classification/exp_light/*): the
+# Kinetics recipe of ./uniformer_k400.py with sparse sampling (the video split into `clip_len`
+# segments, one frame from each), 110 epochs with 10 warm-up epochs, fp32 training (the
+# authors report NaN losses with mixed precision), the loss 0.5 x CE(pooled classifier) +
+# 0.5 x CE(class-token classifier), 1 clip x 1 centre crop at test.
+# This file is UniFormer-XXS, 16 frames at 160x160 (exp_light/uniformer_xxs16_160_k400:
+# `Uniformer_light_fp32`, drop path 0.05, weight decay 0.1, rand-m5-n2-mstd0.25, 256 videos
+# per step, lr 8e-4, from the ImageNet XXS weights at 160, test short side 192).
+_base_ = './uniformer_k400.py'
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='uniformer_mm.UniFormerLight3D',
+        arch='xxs',
+        drop_path_rate=0.05,
+        attn_fp32=True,  # the `_fp32` models: attention in float32 even under autocast
+        layer_scale_init=None,
+        init_cfg=dict(type='Pretrained', checkpoint='pretrained/uniformer_xxs_160_in1k.pth')),
+    cls_head=dict(
+        _delete_=True,
+        type='uniformer_mm.LightVideoHead',
+        num_classes=400,
+        in_channels=448,
+        pooled_loss_weight=0.5,
+        token_loss_weight=0.5,
+        label_smooth_eps=0.1,
+        average_clips='score'))
+
+clip_len = 16
+img_size = 160
+short_side = 192  # the test short side is TRAIN_JITTER_SCALES[0]
+train_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='UniformSample', clip_len=clip_len),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, 256)),
+    dict(type='PytorchVideoWrapper', op='RandAugment', magnitude=5, num_layers=2),
+    dict(type='RandomResizedCrop'),
+    dict(type='Resize', scale=(img_size, img_size), keep_ratio=False),
+    dict(type='Flip', flip_ratio=0.5),
+    dict(type='RandomErasing', erase_prob=0.25, mode='rand'),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs'),
+]
+test_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='UniformSample', clip_len=clip_len, test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, short_side)),
+    dict(type='CenterCrop', crop_size=img_size),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs'),
+]
+val_pipeline = test_pipeline
+train_dataloader = dict(batch_size=32, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+test_dataloader = dict(batch_size=4, dataset=dict(pipeline=test_pipeline))
+
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=8e-4, weight_decay=0.1))
+auto_scale_lr = dict(base_batch_size=256)

@@ -1,0 +1,59 @@
+# UniFormer on Something-Something V1: the V2 recipe of ./uniformer_sthv2.py for 60 epochs.
+# V1 is released as JPEG frames; mmaction2's layout is data/sthv1/rawframes with
+# `{:05d}.jpg` files. mmaction2's repeated augmentation needs decord videos, so every frame
+# clip is sampled once per batch here (the official runs sampled each video twice).
+# This file is UniFormer-S, 16 frames, from Kinetics-400 (exp/uniformer_s16_sthv1_prek400:
+# drop path 0.2).
+_base_ = './uniformer_sthv2.py'
+
+model = dict(backbone=dict(drop_path_rate=0.2))
+
+dataset_type = 'RawframeDataset'
+data_root = 'data/sthv1/rawframes'
+data_root_val = data_root
+ann_file_train = 'data/sthv1/sthv1_train_list_rawframes.txt'
+ann_file_val = 'data/sthv1/sthv1_val_list_rawframes.txt'
+ann_file_test = ann_file_val
+filename_tmpl = '{:05d}.jpg'
+
+# The V2 pipelines with frame files instead of a decoded video.
+train_pipeline = [dict(type='RawFrameDecode') if t['type'] == 'DecordDecode' else t
+                  for t in _base_.train_pipeline if t['type'] != 'DecordInit']
+val_pipeline = [dict(type='RawFrameDecode') if t['type'] == 'DecordDecode' else t
+                for t in _base_.val_pipeline if t['type'] != 'DecordInit']
+test_pipeline = [dict(type='RawFrameDecode') if t['type'] == 'DecordDecode' else t
+                 for t in _base_.test_pipeline if t['type'] != 'DecordInit']
+train_dataloader = dict(
+    collate_fn=dict(_delete_=True, type='pseudo_collate'),
+    dataset=dict(
+        _delete_=True,
+        type=dataset_type,
+        ann_file=ann_file_train,
+        data_prefix=dict(img=data_root),
+        filename_tmpl=filename_tmpl,
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type=dataset_type,
+        ann_file=ann_file_val,
+        data_prefix=dict(img=data_root_val),
+        filename_tmpl=filename_tmpl,
+        pipeline=val_pipeline,
+        test_mode=True))
+test_dataloader = dict(
+    dataset=dict(
+        _delete_=True,
+        type=dataset_type,
+        ann_file=ann_file_test,
+        data_prefix=dict(img=data_root_val),
+        filename_tmpl=filename_tmpl,
+        pipeline=test_pipeline,
+        test_mode=True))
+
+max_epochs = 60
+train_cfg = dict(max_epochs=max_epochs)
+param_scheduler = [
+    _base_.param_scheduler[0],
+    {**_base_.param_scheduler[1], 'end': max_epochs},
+]

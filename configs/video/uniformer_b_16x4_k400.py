@@ -1,0 +1,11 @@
+# UniFormer-B, Kinetics-400, 16x4 frames: 82.0 top-1 (exp/uniformer_b16x4_k400: drop path 0.3,
+# 40 videos per step, lr 1.25e-4).
+_base_ = './_base_/uniformer_k400.py'
+model = dict(
+    backbone=dict(
+        arch='base',
+        drop_path_rate=0.3,
+        init_cfg=dict(checkpoint='pretrained/uniformer_base_in1k.pth')))
+train_dataloader = dict(batch_size=5)
+optim_wrapper = dict(optimizer=dict(lr=1.25e-4))
+auto_scale_lr = dict(base_batch_size=40)

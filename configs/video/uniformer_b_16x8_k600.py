@@ -1,0 +1,9 @@
+# UniFormer-B, Kinetics-600, 16x8 frames: 83.4 top-1 (exp/uniformer_b16x8_k600: drop path 0.3,
+# 32 videos per step, lr 1.25e-4).
+_base_ = './uniformer_s_16x8_k600.py'
+model = dict(
+    backbone=dict(
+        arch='base',
+        drop_path_rate=0.3,
+        init_cfg=dict(checkpoint='pretrained/uniformer_base_in1k.pth')))
+optim_wrapper = dict(optimizer=dict(lr=1.25e-4))

@@ -1,0 +1,9 @@
+# UniFormer-B, Something-Something V2, 32 frames, from Kinetics-400: 71.1 top-1,
+# 1 clip x 3 crops (exp/uniformer_b32_sthv2_prek400: drop path 0.5, 32 videos per step,
+# lr 2e-4).
+_base_ = './uniformer_s_32_sthv2_prek400.py'
+model = dict(
+    backbone=dict(
+        arch='base',
+        drop_path_rate=0.5,
+        init_cfg=dict(checkpoint='pretrained/uniformer_base_k400_16x4.pth')))

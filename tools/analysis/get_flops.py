@@ -1,0 +1,258 @@
+#!/usr/bin/env python
+"""Parameters and FLOPs of any uniformer_mm config, counted with mmengine's analyzer.
+
+Usage::
+
+    python tools/analysis/get_flops.py configs/cls/uniformer_s_in1k.py
+    python tools/analysis/get_flops.py configs/det/mask_rcnn_uniformer_s.py --shape 800 1280
+    python tools/analysis/get_flops.py configs/video/uniformer_s_16x4_k400.py --shape 16 224 224
+
+Counting convention (the one of fvcore, which the official UniFormer code used through
+``FlopCountAnalysis`` for its ImageNet and video numbers): one fused multiply-add is one FLOP;
+convolutions, linear layers and matrix products are counted, plus the normalisation layers,
+upsampling and adaptive pooling that mmengine's default handles count; element-wise
+operations (activations, residual additions, softmax) are not. The counter is mmengine's
+:class:`~mmengine.analysis.FlopAnalyzer`, the class behind
+:func:`mmengine.analysis.get_model_complexity_info`, with one handle added here: the
+attention products inside :func:`torch.nn.functional.scaled_dot_product_attention`, which
+mmengine does not know (it would skip them with an "unsupported operator" warning, and
+undercount UniFormer-S at 224 by ~0.2 GFLOPs and video models by far more).
+
+Input sizes (the paper's, unless ``--shape`` is given): classification the test crop of the
+config (224, 384, or the light models' 128-224); detection 800x1280; segmentation 512x2048;
+pose the codec input size; video ``clip_len x crop x crop`` of the test pipeline, reported per
+view and multiplied by the test views (clips x crops), as the official tables do.
+"""
+import argparse
+import math
+from typing import Any, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+
+__all__ = ['sdpa_flop_jit', 'count_complexity', 'default_input_shape', 'build_for_counting',
+           'complexity_of_config', 'main']
+
+#: Paper input sizes (H, W) of the dense tasks.
+DENSE_SHAPES = {'mmdet': (800, 1280), 'mmseg': (512, 2048)}
+
+
+def sdpa_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
+    """FLOPs of ``aten::scaled_dot_product_attention`` in the fvcore convention.
+
+    ``softmax(q k^T) v`` with ``q`` of shape ``(..., L, E)``, ``k`` ``(..., S, E)`` and ``v``
+    ``(..., S, Ev)`` is two matrix products: ``L*S*E`` multiply-adds for ``q k^T`` and
+    ``L*S*Ev`` for the product with ``v``, per leading batch/head index. The scaling and the
+    softmax are element-wise and not counted (as for an explicit ``q @ k.T`` attention).
+
+    Args:
+        inputs (list): The traced op's inputs (``q, k, v, ...`` as ``torch._C.Value``).
+        outputs (list): Its outputs (unused).
+
+    Returns:
+        int: The FLOP count.
+    """
+    from mmengine.analysis.jit_handles import get_shape
+    q_shape, k_shape, v_shape = (get_shape(v) for v in inputs[:3])
+    *batch, length, dim = q_shape
+    source = k_shape[-2]
+    value_dim = v_shape[-1]
+    return int(math.prod(batch) * length * source * (dim + value_dim))
+
+
+def count_complexity(model: nn.Module, inputs: Tuple[Any, ...]) -> dict:
+    """FLOPs, activations and parameters of ``model(*inputs)``.
+
+    What :func:`mmengine.analysis.get_model_complexity_info` computes, plus the
+    scaled-dot-product-attention handle (see :func:`sdpa_flop_jit`).
+
+    Args:
+        model (nn.Module): The model, in the mode to count (normally ``eval()``).
+        inputs (tuple): Positional inputs of ``model.forward``.
+
+    Returns:
+        dict: ``flops``, ``activations``, ``params`` (ints), ``unsupported_ops`` (op name ->
+        count, ops that were skipped) and ``table`` (mmengine's per-module table, str).
+    """
+    from mmengine.analysis import ActivationAnalyzer, FlopAnalyzer, parameter_count
+    from mmengine.analysis.print_helper import complexity_stats_table
+
+    sdpa = 'aten::scaled_dot_product_attention'
+    flop_analyzer = FlopAnalyzer(model, inputs).set_op_handle(**{sdpa: sdpa_flop_jit})
+    flop_analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+    act_analyzer = ActivationAnalyzer(model, inputs)
+    act_analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+    flops = flop_analyzer.total()
+    return dict(
+        flops=int(flops),
+        activations=int(act_analyzer.total()),
+        params=int(parameter_count(model)['']),
+        unsupported_ops=dict(flop_analyzer.unsupported_ops()),
+        table=complexity_stats_table(flop_analyzer, activations=act_analyzer, max_depth=2))
+
+
+def _test_pipeline(cfg: Any) -> list:
+    """The test pipeline of a config (dataset pipelines, or the top-level variable)."""
+    loader = cfg.get('test_dataloader') or cfg.get('val_dataloader') or {}
+    dataset = loader.get('dataset', {}) if loader else {}
+    while isinstance(dataset, dict) and 'dataset' in dataset and 'pipeline' not in dataset:
+        dataset = dataset['dataset']
+    return list(dataset.get('pipeline') or cfg.get('test_pipeline') or [])
+
+
+def default_input_shape(cfg: Any) -> Tuple[Tuple[int, ...], int]:
+    """The paper's input shape for a config and the number of test views it is reported for.
+
+    Returns:
+        tuple: ``(shape, views)``; ``shape`` is ``(H, W)`` for images and ``(T, H, W)`` for
+        videos; ``views`` is clips x crops of the video test protocol (1 otherwise).
+    """
+    scope = cfg.get('default_scope')
+    if scope in DENSE_SHAPES:
+        return DENSE_SHAPES[scope], 1
+    if scope == 'mmpose':
+        width, height = cfg.model.head.decoder.input_size
+        return (height, width), 1
+    pipeline = _test_pipeline(cfg)
+    crop, clip_len, views = None, None, 1
+    for t in pipeline:
+        if t['type'] in ('CenterCrop', 'ThreeCrop'):
+            size = t['crop_size']
+            crop = size if isinstance(size, int) else size[0]
+            views *= 3 if t['type'] == 'ThreeCrop' else 1
+        elif t['type'] in ('SampleFrames', 'UniformSample'):
+            clip_len = t['clip_len']
+            views *= t.get('num_clips', 1)
+    if scope == 'mmaction':
+        if crop is None or clip_len is None:
+            raise ValueError('cannot read the clip length / crop size from the test pipeline; '
+                             'pass --shape T H W')
+        return (clip_len, crop, crop), views
+    return (crop or 224, crop or 224), 1
+
+
+class _TensorForward(nn.Module):
+    """``model(inputs, data_samples, mode='tensor')`` as a one-input module for tracing."""
+
+    def __init__(self, model: nn.Module, data_samples: Optional[list] = None,
+                 **kwargs: Any) -> None:
+        super().__init__()
+        self.model = model
+        self.data_samples = data_samples
+        self.kwargs = kwargs
+
+    def forward(self, inputs: torch.Tensor) -> Any:
+        return self.model(inputs, self.data_samples, mode='tensor', **self.kwargs)
+
+
+def build_for_counting(cfg: Any, shape: Sequence[int]) -> Tuple[nn.Module, Tuple[Any, ...]]:
+    """Build the config's model (no pretrained loading, SyncBN -> BN, eval mode) and its input.
+
+    Args:
+        cfg (Config): A uniformer_mm config.
+        shape (Sequence[int]): ``(H, W)``, or ``(T, H, W)`` for video configs.
+
+    Returns:
+        tuple: ``(module, inputs)`` with ``module(*inputs)`` running the model's tensor mode
+        (backbone, neck and heads; no post-processing).
+    """
+    import uniformer_mm  # noqa: F401  (registries, runtime fixes)
+    from mmengine.model import revert_sync_batchnorm
+    from mmengine.registry import MODELS, DefaultScope
+
+    scope = cfg.get('default_scope')
+    model_cfg = cfg.model.copy()
+    if cfg.get('data_preprocessor') is not None and 'data_preprocessor' not in model_cfg:
+        model_cfg['data_preprocessor'] = cfg.data_preprocessor  # what mmengine's Runner does
+    with DefaultScope.overwrite_default_scope(scope):
+        model = MODELS.build(model_cfg)
+    model = revert_sync_batchnorm(model).eval()
+
+    kwargs: dict = {}
+    data_samples = None
+    if scope == 'mmaction':
+        if len(shape) != 3:
+            raise ValueError(f'video configs need --shape T H W, got {tuple(shape)}')
+        inputs = torch.rand(1, 1, 3, *shape)  # N, views, C, T, H, W
+        kwargs['stage'] = 'head'
+    else:
+        if len(shape) != 2:
+            raise ValueError(f'image configs need --shape H W, got {tuple(shape)}')
+        inputs = torch.rand(1, 3, *shape)
+        if scope == 'mmdet':
+            from mmdet.structures import DetDataSample
+            size = tuple(shape)
+            data_samples = [DetDataSample(metainfo=dict(
+                img_shape=size, ori_shape=size, pad_shape=size, batch_input_shape=size,
+                scale_factor=(1., 1.)))]
+    return _TensorForward(model, data_samples, **kwargs), (inputs, )
+
+
+def complexity_of_config(config: str, shape: Optional[Sequence[int]] = None,
+                         cfg_options: Optional[dict] = None) -> dict:
+    """Count parameters and FLOPs of a config's model at the paper's (or a given) input size.
+
+    Args:
+        config (str): Config file.
+        shape (Sequence[int], optional): ``(H, W)`` / ``(T, H, W)``; a single int means a
+            square image (or, for videos, keeps the clip length). Defaults to the paper's.
+        cfg_options (dict, optional): Config overrides.
+
+    Returns:
+        dict: :func:`count_complexity`'s result plus ``shape``, ``views`` and
+        ``flops_all_views``.
+    """
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    default_shape, views = default_input_shape(cfg)
+    if shape is None:
+        shape = default_shape
+    elif len(shape) == 1:
+        shape = ((default_shape[0], ) if len(default_shape) == 3 else ()) + (shape[0], shape[0])
+    module, inputs = build_for_counting(cfg, tuple(shape))
+    with torch.no_grad():
+        result = count_complexity(module, inputs)
+    result.update(shape=tuple(shape), views=views, flops_all_views=result['flops'] * views)
+    return result
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Command-line options."""
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(description='Count the parameters and FLOPs of a config')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--shape', type=int, nargs='+',
+                        help='input size: S (square), H W, or T H W for videos (default: the '
+                        "paper's size for the task)")
+    parser.add_argument('--table', action='store_true', help='print the per-module table')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value')
+    args = parser.parse_args(argv)
+    if args.shape is not None and len(args.shape) not in (1, 2, 3):
+        parser.error('--shape takes 1, 2 or 3 integers')
+    return args
+
+
+def main(argv: Optional[Sequence[str]] = None) -> dict:
+    """Print the parameters and FLOPs of a config."""
+    args = parse_args(argv)
+    result = complexity_of_config(args.config, args.shape, args.cfg_options)
+    if args.table:
+        print(result['table'])
+    shape = 'x'.join(str(s) for s in result['shape'])
+    print(f'Config:     {args.config}')
+    print(f'Input:      {shape}' + (' (T x H x W, one view)' if len(result['shape']) == 3 else ''))
+    print(f"Params:     {result['params'] / 1e6:.2f} M")
+    print(f"FLOPs:      {result['flops'] / 1e9:.2f} G (one multiply-add = one FLOP)")
+    if result['views'] > 1:
+        print(f"FLOPs x {result['views']} test views: {result['flops_all_views'] / 1e9:.1f} G")
+    if result['unsupported_ops']:
+        skipped = ', '.join(f'{k} x{v}' for k, v in sorted(result['unsupported_ops'].items()))
+        print(f'Not counted (element-wise or unsupported): {skipped}')
+    return result
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,390 @@
+#!/usr/bin/env python
+"""Run every reliability and security check of issue 9 and write ``docs/reliability.md``.
+
+Steps (about 15 minutes on 2 shared CPU cores; everything on CPU, generated demo data):
+
+1. ``kill_resume.py``: SIGKILL mid-epoch + ``--resume auto`` for the demo config of each
+   toolbox, detection again with two data-loader workers, the same runs without
+   ``ExactResumeHook`` (control), and a kill that leaves the newest checkpoint half-written;
+2. ``determinism.py``: two runs with the same seed (``deterministic=True``) per toolbox;
+3. ``cases.py``: every bad, odd and unsafe input of the issue through its entry point;
+4. ``scan_loads.py``: every deserialising call of the package and the tools;
+5. the checkpoint allow-list.
+
+Usage::
+
+    python tools/reliability/report.py                       # writes docs/reliability.md
+    python tools/reliability/report.py --quick --out /tmp/r.md   # no training runs
+"""
+import argparse
+import datetime
+import json
+import os
+import os.path as osp
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any, Dict, List, Optional, Sequence
+
+HERE = osp.dirname(osp.abspath(__file__))
+ROOT = osp.dirname(osp.dirname(HERE))
+sys.path.insert(0, HERE)
+
+import cases  # noqa: E402
+import determinism  # noqa: E402
+import kill_resume  # noqa: E402
+import scan_loads  # noqa: E402
+
+
+def _cell(text: Any, limit: int = 420) -> str:
+    """A markdown table cell: one line, pipes escaped, long messages shortened."""
+    s = ' '.join(str(text).split())
+    s = s if len(s) <= limit else s[:limit - 1] + '…'
+    return s.replace('|', '\\|')
+
+
+def environment() -> Dict[str, str]:
+    """Versions and machine of this run."""
+    import mmengine
+    import torch
+    out = dict(date=datetime.datetime.now().strftime('%Y-%m-%d %H:%M'),
+               python=platform.python_version(), torch=torch.__version__,
+               mmengine=mmengine.__version__, cpu_count=str(os.cpu_count()),
+               machine=platform.machine())
+    for mod in ('mmcv', 'mmpretrain', 'mmdet', 'mmseg', 'mmpose', 'mmaction'):
+        try:
+            out[mod] = __import__(mod).__version__
+        except ImportError:
+            out[mod] = 'not installed'
+    try:
+        out['commit'] = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT,
+                                       capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(['git', 'status', '--porcelain'], cwd=ROOT,
+                               capture_output=True, text=True).stdout.strip()
+        out['commit'] += ' (+ uncommitted changes)' if dirty else ''
+    except OSError:
+        out['commit'] = 'unknown'
+    return out
+
+
+# ------------------------------------------------------------------------------ sections
+def resume_section(results: List[Dict[str, Any]], threads: Dict[int, Any]) -> List[str]:
+    """The kill/resume tables and the explanation of the mechanism."""
+    lines = [
+        '## 1. Resume after SIGKILL', '',
+        'Command: `python tools/reliability/kill_resume.py --no-hook --torn` (all five '
+        'toolboxes; `--toolboxes cls` for one). Each row is three `tools/train.py` processes '
+        'on the demo config of the toolbox (`configs/demo/`, shortened by a derived config): '
+        'an uninterrupted *reference* run; a run that parks after iteration *kill* '
+        '(`tools/reliability/kill_point.py`) and gets `SIGKILL` on its process group; and '
+        '`tools/train.py --resume auto` in the killed run\'s work dir. The final checkpoints '
+        'are compared tensor by tensor (model weights and buffers, then optimizer state), '
+        'the per-iteration losses after the resume point and the final validation metrics '
+        'exactly (`==`). Positions are `epoch e, i/n`: *i* of the *n* iterations of an epoch '
+        '(one pass over the training set) done. One thread per process (`OMP_NUM_THREADS=1`).',
+        '',
+        '| toolbox | hook | workers | resumed from | killed after | lost iters | model tensors '
+        'differing | optimizer entries differing | max abs diff | losses equal | metrics '
+        'equal | final metrics (resumed run) | verdict |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ]
+    for r in results:
+        if not r.get('runs_ok'):
+            lines.append(f"| {r['toolbox']} | {r['hook']} | {r.get('num_workers', 0)} | | | "
+                         '| | | | | | | FAILED TO RUN |')
+            continue
+        w = r['weights']
+        name = r['toolbox'] + (' (newest checkpoint torn)' if r.get('torn') else '')
+        verdict = ('**identical**' if r['passed'] else
+                   ('differs (expected without the hook)' if not r['hook'] else '**FAILED**'))
+        if not r['hook'] and r['passed']:
+            verdict = 'identical (nothing random in training)'
+        metrics = {k: round(v, 4) if isinstance(v, float) else v
+                   for k, v in list(r['metrics']['resumed'].items())[:4]}
+        lines.append(
+            f"| {name} | {'yes' if r['hook'] else 'no'} | {r.get('num_workers', 0)} | "
+            f"{r['resumed_from_iter']} ({r['resume_point']}) | {r['killed']['last_iter']} "
+            f"({r['kill_point']}) | {r['lost_iters']} | {w['state_dict']['different']}/"
+            f"{w['state_dict']['entries']} | {w['optimizer']['different']}/"
+            f"{w['optimizer']['entries']} | "
+            f"{max(w['state_dict']['max_abs_diff'], w['optimizer']['max_abs_diff']):.3g} | "
+            f"{r['losses_after_resume']['equal']}/{r['losses_after_resume']['steps']} | "
+            f"{'yes' if r['same_metrics'] else 'no'} | {_cell(metrics, 160)} | {verdict} |")
+    controls = [r for r in results if not r['hook'] and r.get('runs_ok')]
+    same = [r['toolbox'] for r in controls if r['passed']]
+    differ = [r['toolbox'] for r in controls if not r['passed']]
+    lines += ['', RESUME_TEXT.format(
+        same_without=', '.join(same) or 'no demo', differ_without=', '.join(differ) or 'none',
+        threads_1=threads.get(1), threads_2=threads.get(2))]
+    return lines
+
+
+RESUME_TEXT = '''### How resuming works, and what makes it exact
+
+What mmengine 0.10.7 does on `--resume` (read in `mmengine/runner/runner.py` and `loops.py`):
+
+* `Runner.resume` restores the model, the optimizer, the parameter schedulers, the message hub
+  and the loop counters (`epoch`, `iter`) from the checkpoint, and the seed recorded in its
+  `meta` (re-seeding only if it differs from the config's). It stores **no random-number-
+  generator state** and no data-loader position.
+* `IterBasedTrainLoop.run` then *replays* the data loader: it calls `next()` once per consumed
+  batch ("Advance dataloader N steps to skip data that has already been trained"). The
+  sampler order is therefore exactly the original one (`DefaultSampler` reshuffles each epoch
+  with `seed + epoch`, `InfiniteSampler` draws one seeded stream), across epoch ends, and the
+  pipeline of every skipped batch runs again (time, not training).
+* `EpochBasedTrainLoop.run_epoch` does not skip anything: it restarts the interrupted epoch
+  from its first batch while the iteration counter keeps counting. A checkpoint written
+  mid-epoch (`CheckpointHook(by_epoch=False)`) therefore re-trains the batches already seen in
+  that epoch; only checkpoints written at the end of an epoch resume at the right place.
+  **Mid-epoch resume needs an iteration-based loop**; the demo configs use one.
+
+What is left to differ is randomness during training: after a resume the global torch / numpy
+/ python generators continue from their state after model building, not from the state the
+killed run had at that iteration. The control rows (hook *no*) show the effect in this run:
+{same_without} resumed identically anyway (their only randomness is the pipeline, replayed
+from the same start state with `num_workers=0`, and nothing random runs in the model), while
+{differ_without} ended with other weights (detection: the random proposal samplers of the RPN
+and the R-CNN head, `torch.randperm`; segmentation: dropout in the FPN head).
+
+`uniformer_mm.ExactResumeHook` (`uniformer_mm/engine/hooks.py`) closes that gap: it wraps the
+train loop's data iterator, so before batch *i* is fetched (also during the replay)
+python's `random`, numpy and torch are re-seeded from `(seed, i)`. Whatever is random while
+fetching and training on batch *i* is then the same in the original and the resumed run.
+Data-loader workers need nothing extra: mmengine seeds each worker from `seed + worker_id` when
+it starts, and the replay repeats their work in the same order (row `det_workers`: two
+persistent workers). To use it:
+
+```python
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=..., val_interval=...)
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1000, by_epoch=False,
+                                     max_keep_ckpts=2))
+custom_hooks = [dict(type='uniformer_mm.ExactResumeHook')]
+randomness = dict(seed=0)
+```
+
+Checkpoint files after a kill. mmengine's `CheckpointHook` deletes the oldest checkpoint
+beyond `max_keep_ckpts` *before* writing the new one, writes it in place (not atomically) and
+only then updates `last_checkpoint`. A kill during the write leaves a truncated newest file;
+with `max_keep_ckpts=1` nothing complete is left at all. `tools/train.py --resume` (no path)
+therefore picks the newest *complete* checkpoint itself (`uniformer_mm.engine.cli.
+find_resume_checkpoint`: the newest `iter_*.pth` / `epoch_*.pth` or `last_checkpoint` target
+that is a complete zip archive), says which files it skipped, and refuses to start over
+silently when checkpoints exist but none is complete (row *newest checkpoint torn*; unit test
+`test_resume_auto_skips_torn_and_missing_checkpoints`). Keep `max_keep_ckpts >= 2`.
+
+Bit-identity across processes also needs the same number of intra-op threads: CPU reductions
+are split per thread. Measured in this run (detection demo, same seed, 3 iterations): losses
+{threads_1} with one thread, {threads_2} with two.
+'''
+
+
+def determinism_section(results: List[Dict[str, Any]]) -> List[str]:
+    """Table of the same-seed runs."""
+    lines = ['## 2. Determinism', '',
+             'Command: `python tools/reliability/determinism.py`. Per toolbox, three in-process '
+             '`Runner` trainings of the demo config (3 iterations, batch 2, '
+             '`randomness=dict(seed=..., deterministic=True)`, one thread): seed 0 twice and '
+             'seed 1 once. Losses are the total training loss of each iteration, compared with '
+             '`==`.', '',
+             '| toolbox | losses, seed 0 (run 1) | seed 0 (run 2) identical | seed 1 differs | '
+             'verdict |', '|---|---|---|---|---|']
+    for r in results:
+        ok = r['identical'] and r['other_seed_differs']
+        lines.append(f"| {r['toolbox']} | {_cell([round(x, 6) for x in r['losses']['first']])}"
+                     f" | {'yes' if r['identical'] else 'NO'} | "
+                     f"{'yes' if r['other_seed_differs'] else 'NO'} | "
+                     f"{'**deterministic**' if ok else '**FAILED**'} |")
+    return lines
+
+
+def cases_section(outcomes: List[Any]) -> List[str]:
+    """Table of every input case with the message the user sees."""
+    lines = ['## 3. Bad, odd and unsafe input', '',
+             'Command: part of `python tools/reliability/report.py`; the cases are defined in '
+             '`tools/reliability/cases.py`. The cases without an older test are run by '
+             '`tests/test_reliability.py::test_input_gives_the_outcome_the_issue_asks_for`; '
+             'the others name the test that already covered them (checked to exist by '
+             '`test_cases_covered_elsewhere_point_at_existing_tests`). A case passes when it '
+             'raises the expected error type with a message containing the listed value and '
+             'fix, without a traceback (tools print one `error:` line), or, for valid input, '
+             'when it works. For files with a code payload the payload must not have run (its '
+             'marker directory is absent), and `test_unsafe_payload_really_runs_without_weights'
+             '_only` shows the same file does run code when opened without `weights_only`.', '',
+             '| issue item | entry point | outcome | message / result | test |',
+             '|---|---|---|---|---|']
+    for case, out in outcomes:
+        verdict = ('pass' if out.passed else '**FAIL** ' + '; '.join(out.problems))
+        what = f'{out.error}: ' if out.error else 'works: '
+        test = case.covered_by or 'tests/test_reliability.py'
+        lines.append(f'| {_cell(case.issue, 120)} | {_cell(case.entry, 80)} | {verdict} | '
+                     f'{_cell(what + out.message)} | {_cell(test, 90)} |')
+    return lines
+
+
+def security_section(findings: List[Any], outcomes: List[Any]) -> List[str]:
+    """Scan results, the allow-list and the unsafe-file outcomes."""
+    from uniformer_mm.checkpoint import official_checkpoint_globals
+    names = sorted({(f'{e[1]} (restricted to the HistoryBuffer statistics methods)'
+                     if isinstance(e, tuple) else f'{e.__module__}.{e.__qualname__}')
+                    for e in official_checkpoint_globals()})
+    numpy_names = [n for n in names if n.startswith('numpy')]
+    unsafe = [(c, o) for c, o in outcomes if c.unsafe]
+    lines = ['## 4. Safe loading', '',
+             '### Every deserialising call', '',
+             'Command: `python tools/reliability/scan_loads.py` (test: '
+             '`test_no_load_without_weights_only_in_package_and_tools`; the scanner itself is '
+             'tested on a file with six unsafe calls). It parses `uniformer_mm/`, `tools/` and '
+             '`setup.py` and judges every `torch.load`, `load_state_dict_from_url` / `load_url`, '
+             '`pickle.load(s)`, `torch.hub.load`, `torch.jit.load`, `numpy.load`, `yaml.load`, '
+             '`mmengine.load` call. Every other path reads checkpoints through '
+             '`uniformer_mm.checkpoint.load_checkpoint_file`.', '',
+             '| call | where | verdict |', '|---|---|---|']
+    for f in findings:
+        lines.append(f'| `{f.call}()` | `{f.path}:{f.line}` ({f.function}) | {f.verdict}: '
+                     f'{_cell(f.reason, 200)} |')
+    lines += [
+        '', 'Loaders of mmengine and torch that uniformer_mm runs through (`--resume`, '
+        '`load_from`, `Pretrained` init of toolbox modules): mmengine 0.10.7 calls '
+        '`torch.load(filename)` without `weights_only` (torch 2.14 defaults to `True`) and, for '
+        '`http(s)://`, `torchvision://` and `open-mmlab://` names, torch\'s `load_url`, whose '
+        '`weights_only` still defaults to **`False`**. `uniformer_mm.compat` runs the first '
+        'under the allow-list below and replaces the second by a `load_url` that passes '
+        '`weights_only=True` (case *mmengine\'s http(s) loader*, served from a local HTTP '
+        'server; before the fix that file ran its payload). Refusals and damaged files from '
+        'these loaders raise the same `CheckpointError` messages as our own loader.', '',
+        '### The allow-list', '',
+        'Besides tensors and plain containers (what `weights_only=True` accepts), '
+        '`official_checkpoint_globals()` allows exactly:', '',
+        '| global | why | needed by |', '|---|---|---|',
+        '| argparse.Namespace | `ckpt["args"]` of the DeiT-style ImageNet releases and the '
+        'token-labeling releases | official classification files |',
+        '| mmengine.logging.history_buffer.HistoryBuffer | `message_hub` of every mmengine '
+        'Runner checkpoint | `--resume`, fine-tuning from own runs |',
+        '| builtins.getattr, replaced by a function that only returns `HistoryBuffer.min/max/'
+        'current/mean` (and registered statistics) | a pickled `HistoryBuffer` names its '
+        'statistics methods through `getattr` | Runner checkpoints |',
+        f'| {len(numpy_names)} numpy names: `_reconstruct`, `scalar`, `ndarray`, `dtype` and '
+        'the `numpy.dtypes.*DType` classes | numpy arrays and scalars in `message_hub` and in '
+        'the `meta` of mmcv 1.x releases (e.g. `best_score`) | Runner checkpoints, mmdet 2.x / '
+        'mmseg 0.x / mmpose 0.x releases |',
+        '', 'Tests: `test_allow_list_is_exactly_the_documented_minimum` (the exact set; the real '
+        '`getattr` is not in it), `test_each_allow_list_entry_is_needed` (without each entry a '
+        'file of the kind named above cannot be read), `tests/test_compat.py::'
+        'test_restricted_getattr_refuses_other_attributes`.', '',
+        '### A checkpoint with a code payload, through every entry point', '',
+        '| entry point | outcome |', '|---|---|']
+    for case, out in unsafe:
+        verdict = ('refused, payload did not run' if out.passed
+                   else '**FAIL** ' + '; '.join(out.problems))
+        lines.append(f'| {_cell(case.entry, 90)} | {verdict} |')
+    return lines
+
+
+LEFT_TEXT = '''## 5. Limits and what is not covered
+
+* Exact mid-epoch resume is shown for iteration-based loops (the demo configs, the mmseg
+  configs). The paper configs of classification, detection, pose and video train by epoch;
+  mmengine resumes them at the start of the interrupted epoch, so a kill loses the partial
+  epoch, and `ExactResumeHook` does nothing there (it logs why). Their resume from an
+  end-of-epoch checkpoint is not bit-identical: random augmentation draws restart from the
+  post-initialisation state (and persistent workers from their start state).
+* Bit-identity holds for the same machine, thread count and library versions; it is not a
+  property across hardware.
+* mmengine writes checkpoints in place and deletes old ones first (see section 1); with
+  `max_keep_ckpts=1` a kill during the write loses everything (`--resume` then says so).
+* The scan covers `uniformer_mm/`, `tools/` and `setup.py`, not the toolboxes' own code
+  paths that uniformer_mm does not call (e.g. mmpretrain's model-zoo `get_model`).
+* A 2D checkpoint given to the 3D model is *inflated* by default (`pretrained2d=True`, the
+  official behaviour); the error case is `pretrained2d=False`, or a file the 3D model cannot
+  use.
+* An official token-labeling file carries no head_dim: its layout fits both the head_dim-32
+  and the head_dim-64 release, so the loader warns (naming both) instead of refusing;
+  converted files record it in `meta["arch"]`, which is checked and refused on mismatch.
+'''
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run everything and write the report; exit 1 if a check failed."""
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--out', default=osp.join(ROOT, 'docs', 'reliability.md'))
+    parser.add_argument('--work-dir', default=osp.join(ROOT, 'work_dirs', 'reliability'))
+    parser.add_argument('--quick', action='store_true',
+                        help='skip the training runs (sections 1 and 2)')
+    args = parser.parse_args(argv)
+    start = time.time()
+    data = osp.join(args.work_dir, 'data')
+    kill_resume.ensure_data(data, ['cls', 'coco', 'ade', 'kinetics'])
+    env = environment()
+
+    resume: List[Dict[str, Any]] = []
+    deterministic: List[Dict[str, Any]] = []
+    threads: Dict[int, Any] = {}
+    if not args.quick:
+        for name in kill_resume.SCENARIOS:
+            for hook in (True, False):
+                resume.append(kill_resume.run_scenario(
+                    name, data, osp.join(args.work_dir, 'kill_resume'), hook=hook))
+                print(kill_resume.summary_line(resume[-1]), flush=True)
+        resume.append(kill_resume.run_scenario('cls', data,
+                                               osp.join(args.work_dir, 'kill_resume'),
+                                               torn=True))
+        print(kill_resume.summary_line(resume[-1]), flush=True)
+        for name in determinism.CONFIGS:
+            deterministic.append(determinism.check(name, data,
+                                                   osp.join(args.work_dir, 'determinism')))
+            print('determinism', name, deterministic[-1]['identical'], flush=True)
+        for n in (1, 2):
+            threads[n] = determinism.train_losses(
+                determinism.CONFIGS['det'], data, osp.join(args.work_dir, f'threads_{n}'),
+                threads=n)
+
+    with tempfile.TemporaryDirectory(prefix='uniformer_mm_cases_') as tmp:
+        ctx = cases.Context(tmp, data)
+        live = cases.payload_is_live(ctx)
+        outcomes = [(c, cases.run_case(c, ctx)) for c in cases.CASES]
+    findings = scan_loads.scan()
+
+    lines = ['# Reliability and security report (issue 9)', '',
+             f'Generated by `python tools/reliability/report.py` in '
+             f'{(time.time() - start) / 60:.0f} min on {env["date"]}: commit {env["commit"]}, '
+             f'{env["cpu_count"]} CPU cores ({env["machine"]}), Python {env["python"]}, torch '
+             f'{env["torch"]}, mmengine {env["mmengine"]}, mmcv {env["mmcv"]}, mmpretrain '
+             f'{env["mmpretrain"]}, mmdet {env["mmdet"]}, mmseg {env["mmseg"]}, mmpose '
+             f'{env["mmpose"]}, mmaction2 {env["mmaction"]}. Data: the demo data sets of '
+             '`tools/demo/make_data.py` (generated, fixed seed). Everything below is this '
+             "run's output; the text between the tables explains it.", '',
+             'Fast versions of each check run in `tests/test_reliability.py` (about 80 s: one '
+             'SIGKILL/resume, determinism for three toolboxes, every case not covered by an '
+             'older test, the scans).', '']
+    if resume:
+        lines += resume_section(resume, threads) + ['']
+    if deterministic:
+        lines += determinism_section(deterministic) + ['']
+    lines += cases_section(outcomes) + ['']
+    lines += security_section(findings, outcomes) + ['']
+    lines += [f'The payload file used above runs its code when opened with '
+              f'`weights_only=False`: {"yes (checked in this run)" if live else "NO"}.', '']
+    lines += [LEFT_TEXT]
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    with open(args.out, 'w', encoding='utf-8') as f:
+        f.write('\n'.join(lines).rstrip() + '\n')
+    with open(osp.join(args.work_dir, 'report.json'), 'w', encoding='utf-8') as f:
+        json.dump(dict(env=env, resume=resume, determinism=deterministic,
+                       cases=[dict(key=c.key, passed=o.passed, error=o.error,
+                                   message=o.message, problems=o.problems)
+                              for c, o in outcomes],
+                       scan=[f.__dict__ for f in findings]), f, indent=1, default=str)
+    failed = ([r['toolbox'] for r in resume if r['hook'] and not r['passed']] +
+              [r['toolbox'] for r in deterministic
+               if not (r['identical'] and r['other_seed_differs'])] +
+              [c.key for c, o in outcomes if not o.passed] +
+              [f'{f.path}:{f.line}' for f in findings if f.verdict == 'VIOLATION'] +
+              ([] if live else ['payload not live']))
+    print(f'wrote {args.out}; failures: {failed or "none"}')
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

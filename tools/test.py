@@ -1,0 +1,107 @@
+#!/usr/bin/env python
+"""Test (evaluate) any uniformer_mm config with its toolbox's runner and metrics.
+
+CHECKPOINT may be an OpenMMLab 2.0 checkpoint (trained with tools/train.py, or converted by
+tools/model_converters/uniformer_official2mm.py) or an official UniFormer release file as
+downloaded (ImageNet, token labeling, COCO Mask/Cascade R-CNN of mmdet 2.11, ADE20K of
+mmseg 0.13 / semantic FPN, COCO pose of mmpose 0.16, SlowFast video): those are converted on
+the fly. A checkpoint of another architecture than the config's is refused, naming both.
+
+Examples::
+
+    python tools/test.py configs/cls/uniformer_s_in1k.py uniformer_small_in1k.pth
+    python tools/test.py CONFIG CHECKPOINT --show-dir vis/ --out results.pkl
+    tools/dist_test.sh configs/det/mask_rcnn_uniformer_b.py CHECKPOINT 8 --tta
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import DictAction
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command-line options (the flags of the OpenMMLab toolboxes' test.py)."""
+    parser = argparse.ArgumentParser(description='Test (evaluate) a UniFormer model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file: OpenMMLab 2.0 or official release')
+    parser.add_argument('--work-dir', help='the dir for logs and test_metrics.json (default: '
+                        './work_dirs/<config name>)')
+    parser.add_argument('--out', help='also save the predictions: a .pkl file (mmseg: a '
+                        'directory of prediction PNGs)')
+    parser.add_argument('--show-dir', help='write drawn predictions (boxes, masks, keypoints, '
+                        'segmentation, labels) into this directory')
+    parser.add_argument('--show-interval', type=int, default=1,
+                        help='draw every n-th test sample (with --show-dir)')
+    parser.add_argument('--tta', action='store_true', help='test-time augmentation '
+                        '(the config\'s tta_model / tta_pipeline; mmdet, mmseg, mmpretrain)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value (e.g. '
+                        'test_dataloader.batch_size=1)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main(argv=None) -> dict:
+    """Build the runner, load (converting if needed) the checkpoint and run the test loop."""
+    args = parse_args(argv)
+    import uniformer_mm  # noqa: F401  (runtime fixes; registries)
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    from uniformer_mm.checkpoint import CheckpointError
+    from uniformer_mm.engine import cli
+
+    debug = bool(os.environ.get('UNIFORMER_MM_DEBUG'))
+    try:
+        if not args.checkpoint.startswith(('http://', 'https://')) and not osp.isfile(
+                args.checkpoint):
+            raise FileNotFoundError(f'checkpoint file {args.checkpoint!r} does not exist')
+        cfg = cli.load_config(args.config, args.cfg_options)
+        cli.check_data_paths(cfg, ('test', ))
+        scope = cli.toolbox_of(cfg)
+        cfg.launcher = args.launcher
+        cli.setup_cpu_distributed(cfg)
+        cli.set_work_dir(cfg, args.work_dir, args.config)
+        # The checkpoint is loaded below (with conversion and architecture checks), not by
+        # the runner, whose loader knows neither official layouts nor weights_only files.
+        cfg.load_from = None
+        cfg.resume = False
+        if args.show_dir:
+            cli.enable_visualization(cfg, args.show_dir, args.show_interval)
+        if args.tta:
+            cli.enable_tta(cfg)
+        if args.out:
+            cli.add_dump_results(cfg, args.out)
+    except (FileNotFoundError, ImportError, ValueError) as e:
+        if debug:
+            raise
+        sys.exit(f'error: {e}')
+
+    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    try:
+        cli.load_test_checkpoint(runner.model, args.checkpoint, args.config, scope=scope,
+                                 logger=runner.logger)
+    except (CheckpointError, ValueError, KeyError) as e:
+        if debug:
+            raise
+        sys.exit(f'error: {e}')
+    metrics = runner.test()
+    if runner.rank == 0:
+        # One machine-readable place for the numbers (the log has them too).
+        path = osp.join(cfg.work_dir, 'test_metrics.json')
+        with open(path, 'w') as f:
+            json.dump({k: float(v) if isinstance(v, (int, float)) else str(v)
+                       for k, v in metrics.items()}, f, indent=1)
+        runner.logger.info(f'metrics written to {path}')
+    return metrics
+
+
+if __name__ == '__main__':
+    main()
