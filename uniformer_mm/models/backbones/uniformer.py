@@ -19,9 +19,10 @@ from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from uniformer_mm.checkpoint import IMAGE_ARCHS, load_pretrained
+from uniformer_mm.checkpoint import IMAGE_ARCHS
 from uniformer_mm.registry import MODELS
 from ..blocks import AttentionBlock, ConvBlock, ConvDownsample, ConvStem, PatchEmbed
+from ..pretrained import PretrainedInitMixin
 
 __all__ = ['UniFormer']
 
@@ -31,7 +32,7 @@ _REQUIRED_ARCH_KEYS = {'depths', 'embed_dims', 'head_dim'}
 
 
 @MODELS.register_module()
-class UniFormer(BaseModule):
+class UniFormer(PretrainedInitMixin, BaseModule):
     """UniFormer (Li et al., TPAMI 2023), the 2D backbone, with the official parameter names.
 
     Stages 1-2 are convolution blocks (local MHRA, BatchNorm), stages 3-4 self-attention blocks
@@ -337,47 +338,6 @@ class UniFormer(BaseModule):
                       'modules)', logger='current', level=logging.INFO)
         return kept
 
-    def _pretrained_cfg(self) -> Tuple[Optional[dict], Optional[Union[dict, List[dict]]]]:
-        """Split ``init_cfg`` into the ``Pretrained`` entry and the others."""
-        cfgs = self.init_cfg
-        if cfgs is None:
-            return None, None
-        cfgs = [cfgs] if isinstance(cfgs, dict) else list(cfgs)
-        pretrained = [c for c in cfgs if c.get('type') == 'Pretrained']
-        others = [c for c in cfgs if c.get('type') != 'Pretrained']
-        if len(pretrained) > 1:
-            raise ValueError(f'UniFormer init_cfg has several Pretrained entries: {pretrained}')
-        return (pretrained[0] if pretrained else None), (others or None)
-
-    def init_weights(self) -> None:
-        """Apply ``init_cfg``; a ``Pretrained`` entry loads official or converted weights.
-
-        The other initializers run first, the checkpoint last, so nothing overwrites the
-        loaded weights (the official code loaded in ``__init__``, which mmengine would clobber).
-        Parameters without a pretrained value keep the official initialisation.
-        """
-        pretrained, others = self._pretrained_cfg()
-        if pretrained is None:
-            super().init_weights()
-            return
-        if others:
-            full_cfg = self.init_cfg
-            self.init_cfg = others
-            try:
-                super().init_weights()
-            finally:
-                self.init_cfg = full_cfg
-        else:
-            # Nothing to initialise before loading; skipping mmengine's top-level bookkeeping
-            # also avoids its per-parameter "value unchanged by init_weights" dump.
-            self._is_init = True
-        if 'checkpoint' not in pretrained:
-            raise ValueError(f"init_cfg {pretrained} needs a 'checkpoint' path")
-        load_pretrained(self, pretrained['checkpoint'], prefix=pretrained.get('prefix'),
-                        map_location=pretrained.get('map_location', 'cpu'))
-        self._freeze_stages()  # loading replaces no Parameter object, but keep it explicit
-
-    # ------------------------------------------------------------------ training state
     def _frozen_modules(self) -> List[nn.Module]:
         """Modules covered by ``frozen_stages``."""
         mods: List[nn.Module] = []

@@ -8,7 +8,6 @@ video checkpoints load after unwrapping, and ImageNet checkpoints load by inflat
 (:mod:`uniformer_mm.checkpoint.inflate`).
 """
 import copy
-import logging
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -18,11 +17,11 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule, ModuleList
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from uniformer_mm.checkpoint import load_pretrained
 from uniformer_mm.checkpoint.inflate import (INFLATE_MODES, InflationError,
                                              inflate_state_dict, is_inflatable)
 from uniformer_mm.registry import MODELS
 from ..blocks import AttentionBlock, ConvBlock, PatchEmbed
+from ..pretrained import PretrainedInitMixin
 
 __all__ = ['UniFormer3D']
 
@@ -32,7 +31,7 @@ CLASSIFIER_PREFIXES = ('head.', 'aux_head.', 'cls_head.')
 
 
 @MODELS.register_module()
-class UniFormer3D(BaseModule):
+class UniFormer3D(PretrainedInitMixin, BaseModule):
     """UniFormer video backbone (Li et al., ICLR 2022, "UniFormer: Unified Transformer for
     Efficient Spatiotemporal Representation Learning").
 
@@ -124,7 +123,8 @@ class UniFormer3D(BaseModule):
     temporal_stride = 2
     #: Total spatial stride at the last stage.
     spatial_stride = 32
-    #: mmengine init used whenever no other (non-``Pretrained``) init_cfg is given.
+    #: mmengine init used whenever no other (non-``Pretrained``) init_cfg is given
+    #: (see :class:`~uniformer_mm.models.pretrained.PretrainedInitMixin`).
     default_init_cfg: List[dict] = [
         dict(type='TruncNormal', layer='Linear', std=.02, bias=0.),
         dict(type='Constant', layer='LayerNorm', val=1., bias=0.),
@@ -267,44 +267,6 @@ class UniFormer3D(BaseModule):
         return [min(int(n), d) for n, d in zip(cp_num, self.depths)]
 
     # ----------------------------------------------------------------------------- weights
-    def _pretrained_cfg(self) -> Tuple[Optional[dict], List[dict]]:
-        """Split ``init_cfg`` into the ``Pretrained`` entry (if any) and the others."""
-        cfgs = self.init_cfg
-        if cfgs is None:
-            return None, []
-        cfgs = [cfgs] if isinstance(cfgs, dict) else list(cfgs)
-        pretrained = [c for c in cfgs if c.get('type') == 'Pretrained']
-        others = [c for c in cfgs if c.get('type') != 'Pretrained']
-        if len(pretrained) > 1:
-            raise ValueError('init_cfg holds more than one Pretrained entry')
-        return (pretrained[0] if pretrained else None), others
-
-    def init_weights(self) -> None:
-        """Initialise, then load the ``Pretrained`` checkpoint of ``init_cfg`` if there is one.
-
-        The random init always runs first (the given non-``Pretrained`` init_cfg, else the
-        official one), so tensors a checkpoint lacks (``t_attn`` of split attention,
-        ``gamma_*``) start as in the official model; the checkpoint is then read by
-        :func:`uniformer_mm.checkpoint.load_pretrained`, which calls
-        :meth:`convert_pretrained` and reports missing / unexpected keys.
-        """
-        if self.is_init:
-            print_log(f'{type(self).__name__}.init_weights() was already called; skipped.',
-                      logger='current', level=logging.WARNING)
-            return
-        pretrained, others = self._pretrained_cfg()
-        saved = self.init_cfg
-        # mmengine's BaseModule applies self.init_cfg (and would load Pretrained entries with
-        # its own loader, which knows neither 'model_state' nor inflation); swap in the random
-        # part only for the duration of the call.
-        self.init_cfg = others or copy.deepcopy(self.default_init_cfg)
-        try:
-            super().init_weights()
-        finally:
-            self.init_cfg = saved
-        if pretrained is not None:
-            load_pretrained(self, pretrained['checkpoint'], prefix=pretrained.get('prefix'))
-
     @property
     def pretrained_new_keys(self) -> Tuple[str, ...]:
         """Key prefixes no official ImageNet/video file has (logged as expected by

@@ -31,6 +31,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from uniformer_mm.registry import MODELS
 from ..blocks import AttentionBlock, ConvBlock, ConvStem, MultiheadAttention, PatchEmbed
+from ..pretrained import PretrainedInitMixin
 
 __all__ = [
     'LIGHT_ARCHS', 'LightAttention', 'EvoSABlock', 'UniFormerLight', 'UniFormerLight3D',
@@ -298,7 +299,7 @@ def _parse_ratios(value: Sequence, depths: Sequence[int], name: str) -> List[Lis
     return [[float(r) for r in v] for v in value]
 
 
-class _UniFormerLightBase(BaseModule):
+class _UniFormerLightBase(PretrainedInitMixin, BaseModule):
     """Shared body of :class:`UniFormerLight` (2D) and :class:`UniFormerLight3D`."""
 
     _ndim = 2
@@ -454,32 +455,6 @@ class _UniFormerLightBase(BaseModule):
             nn.init.zeros_(m.bias)
 
     # -- weights ------------------------------------------------------------------------------
-    def init_weights(self) -> None:
-        """Initialise; with ``init_cfg=dict(type='Pretrained', checkpoint=...)`` load a file.
-
-        Pretrained files go through :func:`uniformer_mm.checkpoint.load_pretrained`, which
-        reads official releases as they are (``{'model': ...}``, ``{'model_state': ...}``,
-        ``{'state_dict': ...}`` with ``backbone.`` keys, or raw state_dicts) and calls
-        :meth:`convert_pretrained`. It runs here, not in ``__init__``, so that mmengine's other
-        initialisers cannot overwrite the loaded weights.
-        """
-        cfgs = self.init_cfg if isinstance(self.init_cfg, list) else [self.init_cfg]
-        pretrained = [c for c in cfgs if isinstance(c, dict) and c.get('type') == 'Pretrained']
-        if not pretrained:
-            super().init_weights()
-            return
-        others = [c for c in cfgs if c is not None and c not in pretrained]
-        saved = self.init_cfg
-        self.init_cfg = others or None
-        try:
-            super().init_weights()
-        finally:
-            self.init_cfg = saved
-        from uniformer_mm.checkpoint import load_pretrained
-        for cfg in pretrained:
-            load_pretrained(self, cfg['checkpoint'], prefix=cfg.get('prefix'))
-        self._freeze_stages()
-
     @property
     def pretrained_new_keys(self) -> Tuple[str, ...]:
         """Keys no ImageNet file has (the dense output norms): reported as expected-missing."""

@@ -1,10 +1,10 @@
 """Toolbox-free pieces shared by the light (hourglass) heads of mmpretrain and mmaction2."""
-import copy
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, Sequence, Tuple, Union
 
 import torch
 
 from uniformer_mm.checkpoint.light import load_light_head
+from ..pretrained import PretrainedInitMixin
 
 __all__ = ['LightHeadMixin', 'split_light_feats']
 
@@ -35,7 +35,7 @@ def split_light_feats(feats: Union[Tensor, Sequence[Any]]) -> Tuple[Tensor, Tens
     return pooled, token
 
 
-class LightHeadMixin:
+class LightHeadMixin(PretrainedInitMixin):
     """``init_weights`` with an official-file ``Pretrained`` entry, for both light heads.
 
     mmengine's own ``Pretrained`` initializer neither unwraps ``'model'``/``'model_state'``
@@ -47,31 +47,10 @@ class LightHeadMixin:
 
     #: ``'cls'`` or ``'video'``: which layout :func:`load_light_head` maps to.
     light_task = 'cls'
-    init_cfg: Any
-    is_init: bool
+    default_init_cfg = [dict(type='TruncNormal', layer='Linear', std=.02, bias=0.)]
 
-    def _split_init_cfg(self) -> Tuple[Optional[dict], List[dict]]:
-        cfgs = self.init_cfg
-        if cfgs is None:
-            return None, []
-        cfgs = [cfgs] if isinstance(cfgs, dict) else list(cfgs)
-        pretrained = [c for c in cfgs if c.get('type') == 'Pretrained']
-        if len(pretrained) > 1:
-            raise ValueError('init_cfg holds more than one Pretrained entry')
-        return (pretrained[0] if pretrained else None), [
-            c for c in cfgs if c.get('type') != 'Pretrained']
+    def load_pretrained_cfg(self, cfg: dict) -> None:
+        """Load both classifiers (and ``norm_token``) of an official or converted file."""
+        load_light_head(self, cfg['checkpoint'], task=self.light_task,  # type: ignore[arg-type]
+                        prefix=cfg.get('prefix'))
 
-    def init_weights(self) -> None:
-        """Run the non-pretrained initialisers, then load the Pretrained classifiers."""
-        if self.is_init:
-            return
-        pretrained, others = self._split_init_cfg()
-        saved = self.init_cfg
-        self.init_cfg = others or [dict(type='TruncNormal', layer='Linear', std=.02, bias=0.)]
-        try:
-            super().init_weights()  # type: ignore[misc]
-        finally:
-            self.init_cfg = copy.deepcopy(saved)
-        if pretrained is not None:
-            load_light_head(self, pretrained['checkpoint'],  # type: ignore[arg-type]
-                            task=self.light_task, prefix=pretrained.get('prefix'))

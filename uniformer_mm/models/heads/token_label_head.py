@@ -15,8 +15,8 @@ from mmpretrain.evaluation.metrics import Accuracy
 from mmpretrain.models.heads import ClsHead
 from mmpretrain.structures import DataSample
 
-from uniformer_mm.checkpoint import load_pretrained
 from ..mix_token import Box, unmix_tokens
+from ..pretrained import PretrainedInitMixin
 
 __all__ = ['TokenLabelClsHead']
 
@@ -26,7 +26,7 @@ def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tens
     return torch.sum(-target * F.log_softmax(logits, dim=-1), dim=-1).mean()
 
 
-class TokenLabelClsHead(ClsHead):
+class TokenLabelClsHead(PretrainedInitMixin, ClsHead):
     """Class head ``fc`` on the mean token plus an auxiliary per-token head ``aux_fc``.
 
     Takes the backbone's last map (``B x C x H x W``, after the final BatchNorm; use no neck).
@@ -110,26 +110,6 @@ class TokenLabelClsHead(ClsHead):
                       level=logging.WARNING)
         return out
 
-    def init_weights(self) -> None:
-        """Initialise; a ``Pretrained`` init_cfg loads ``fc``/``aux_fc`` with
-        :func:`uniformer_mm.checkpoint.load_pretrained`."""
-        cfgs = self.init_cfg
-        cfgs = [cfgs] if isinstance(cfgs, dict) else list(cfgs or [])
-        pretrained = [c for c in cfgs if c.get('type') == 'Pretrained']
-        if not pretrained:
-            super().init_weights()
-            return
-        others = [c for c in cfgs if c.get('type') != 'Pretrained']
-        full, self.init_cfg = self.init_cfg, others or None
-        try:
-            super().init_weights()
-        finally:
-            self.init_cfg = full
-        cfg = pretrained[0]
-        load_pretrained(self, cfg['checkpoint'], prefix=cfg.get('prefix'),
-                        map_location=cfg.get('map_location', 'cpu'))
-
-    # ------------------------------------------------------------------ forward
     def pre_logits(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:
         """The last backbone map, ``B x C x H x W``."""
         x = feats[-1]

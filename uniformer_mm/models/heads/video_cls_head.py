@@ -15,11 +15,12 @@ from mmengine.logging import print_log
 from uniformer_mm.checkpoint import (CheckpointError, ShapeMismatchError, load_checkpoint_file,
                                      strip_prefix, unwrap_state_dict)
 from uniformer_mm.checkpoint.video import HEAD_PREFIXES, extract_video_head
+from ..pretrained import PretrainedInitMixin
 
 __all__ = ['UniFormerClsHead']
 
 
-class UniFormerClsHead(BaseHead):
+class UniFormerClsHead(PretrainedInitMixin, BaseHead):
     """Average pooling over time and space, optional dropout, and a linear classifier.
 
     This is the official video model's ``flatten(2).mean(-1) -> head`` with the classifier
@@ -67,33 +68,15 @@ class UniFormerClsHead(BaseHead):
         self.dropout = nn.Dropout(dropout_ratio) if dropout_ratio > 0 else None
         self.fc_cls = nn.Linear(in_channels, num_classes)
 
-    def _split_init_cfg(self) -> Tuple[Optional[dict], List[dict]]:
-        cfgs = self.init_cfg
-        if cfgs is None:
-            return None, []
-        cfgs = [cfgs] if isinstance(cfgs, dict) else list(cfgs)
-        pretrained = [c for c in cfgs if c.get('type') == 'Pretrained']
-        if len(pretrained) > 1:
-            raise ValueError('init_cfg holds more than one Pretrained entry')
-        return (pretrained[0] if pretrained else None), [
-            c for c in cfgs if c.get('type') != 'Pretrained']
+    @property
+    def default_init_cfg(self) -> List[dict]:  # type: ignore[override]
+        """Truncated-normal ``fc_cls`` with ``init_std`` (the official init)."""
+        return [dict(type='TruncNormal', layer='Linear', std=self.init_std, bias=0.)]
 
-    def init_weights(self) -> None:
-        """Truncated-normal ``fc_cls`` (or the given init_cfg), then the Pretrained classifier."""
-        if self.is_init:
-            return
-        pretrained, others = self._split_init_cfg()
-        saved = self.init_cfg
-        # mmengine's own Pretrained loader knows neither 'model_state' nor 'head.*'.
-        self.init_cfg = others or [
-            dict(type='TruncNormal', layer='Linear', std=self.init_std, bias=0.)
-        ]
-        try:
-            super().init_weights()
-        finally:
-            self.init_cfg = saved
-        if pretrained is not None:
-            self.load_classifier(pretrained['checkpoint'], prefix=pretrained.get('prefix'))
+    def load_pretrained_cfg(self, cfg: dict) -> None:
+        """Load ``fc_cls`` with :meth:`load_classifier` (mmengine's loader knows neither
+        ``'model_state'`` nor ``head.*``)."""
+        self.load_classifier(cfg['checkpoint'], prefix=cfg.get('prefix'))
 
     def load_classifier(self, filename: str, prefix: Optional[str] = None) -> bool:
         """Load ``fc_cls`` from a checkpoint file (any layout of :data:`HEAD_PREFIXES`).
