@@ -21,7 +21,9 @@ undercount UniFormer-S at 224 by ~0.2 GFLOPs and video models by far more).
 Input sizes (the paper's, unless ``--shape`` is given): classification the test crop of the
 config (224, 384, or the light models' 128-224); detection 800x1280; segmentation 512x2048;
 pose the codec input size; video ``clip_len x crop x crop`` of the test pipeline, reported per
-view and multiplied by the test views (clips x crops), as the official tables do.
+view and multiplied by the test views (clips x crops), as the official tables do. Detectors
+are counted as mmdet's dummy forward (which the paper used): box heads on 1000 proposals,
+mask heads on 100 (see :func:`cap_cascade_mask_rois`).
 """
 import argparse
 import math
@@ -31,10 +33,12 @@ import torch
 import torch.nn as nn
 
 __all__ = ['sdpa_flop_jit', 'count_complexity', 'default_input_shape', 'build_for_counting',
-           'complexity_of_config', 'main']
+           'cap_cascade_mask_rois', 'complexity_of_config', 'main']
 
 #: Paper input sizes (H, W) of the dense tasks.
 DENSE_SHAPES = {'mmdet': (800, 1280), 'mmseg': (512, 2048)}
+#: RoIs the mask head sees when detectors are counted (mmdet's dummy forward convention).
+MASK_ROIS = 100
 
 
 def sdpa_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
@@ -131,6 +135,32 @@ def default_input_shape(cfg: Any) -> Tuple[Tuple[int, ...], int]:
     return (crop or 224, crop or 224), 1
 
 
+def cap_cascade_mask_rois(roi_head: nn.Module, cap: int = MASK_ROIS) -> None:
+    """Make a cascade RoI head's tensor forward run its mask heads on ``cap`` RoIs, in place.
+
+    The paper's detection FLOPs come from mmdet 2.x's dummy forward, which runs the box heads
+    on all (1000) proposals but the mask head on the first 100 only, in every cascade stage.
+    mmdet 3.x's ``StandardRoIHead.forward`` keeps that cap, ``CascadeRoIHead.forward`` does
+    not (its three mask heads would then count ~1400 GFLOPs at 800x1280 that inference never
+    spends). The remaining rows are zero-filled (not counted) so the head's bookkeeping holds.
+
+    Args:
+        roi_head (nn.Module): An mmdet cascade RoI head (``_mask_forward(stage, x, rois)``).
+        cap (int): RoIs per forward.
+    """
+    original = roi_head._mask_forward
+
+    def capped(stage: int, x: Tuple[torch.Tensor, ...], rois: torch.Tensor) -> dict:
+        results = original(stage, x, rois[:cap])
+        preds = results['mask_preds']
+        if rois.shape[0] > cap:
+            filler = preds.new_zeros((rois.shape[0] - cap, *preds.shape[1:]))
+            results = dict(results, mask_preds=torch.cat([preds, filler]))
+        return results
+
+    roi_head._mask_forward = capped
+
+
 class _TensorForward(nn.Module):
     """``model(inputs, data_samples, mode='tensor')`` as a one-input module for tracing."""
 
@@ -181,6 +211,9 @@ def build_for_counting(cfg: Any, shape: Sequence[int]) -> Tuple[nn.Module, Tuple
         inputs = torch.rand(1, 3, *shape)
         if scope == 'mmdet':
             from mmdet.structures import DetDataSample
+            roi_head = getattr(model, 'roi_head', None)
+            if getattr(roi_head, 'num_stages', 1) > 1 and getattr(roi_head, 'with_mask', False):
+                cap_cascade_mask_rois(roi_head)
             size = tuple(shape)
             data_samples = [DetDataSample(metainfo=dict(
                 img_shape=size, ori_shape=size, pad_shape=size, batch_input_shape=size,
@@ -238,7 +271,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Print the parameters and FLOPs of a config."""
     args = parse_args(argv)
-    result = complexity_of_config(args.config, args.shape, args.cfg_options)
+    try:
+        result = complexity_of_config(args.config, args.shape, args.cfg_options)
+    except (FileNotFoundError, ValueError) as e:  # a wrong path or --shape: one clear line
+        raise SystemExit(f'error: {e}')
     if args.table:
         print(result['table'])
     shape = 'x'.join(str(s) for s in result['shape'])

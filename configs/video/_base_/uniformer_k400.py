@@ -22,6 +22,7 @@ model = dict(
         num_classes=num_classes,
         in_channels=512,
         label_smooth_eps=0.1,
+        # the official test ensembles the views' raw logits (the model has no softmax)
         average_clips='score'),
     data_preprocessor=dict(
         type='ActionDataPreprocessor',

@@ -194,7 +194,7 @@ class UniFormer3D(PretrainedInitMixin, BaseModule):
                            padding=padding, ndim=3, channels_last=True))
         self.pos_drop = nn.Dropout(drop_rate)
 
-        dpr = torch.linspace(0, drop_path_rate, sum(self.depths)).tolist()
+        dpr = torch.linspace(0, drop_path_rate, sum(self.depths), device='cpu').tolist()
         block_id = 0
         for i, (depth, dim) in enumerate(zip(self.depths, dims)):
             blocks = []

@@ -358,7 +358,7 @@ class _UniFormerLightBase(PretrainedInitMixin, BaseModule):
         self.cls_upsample = nn.Linear(dims[2], dims[3])
         self.pos_drop = nn.Dropout(p=drop_rate)
 
-        dpr = [r.item() for r in torch.linspace(0, drop_path_rate, sum(depths))]
+        dpr = [r.item() for r in torch.linspace(0, drop_path_rate, sum(depths), device='cpu')]
         starts = [sum(depths[:i]) for i in range(4)]
         for s in range(4):
             if s < 2:
@@ -437,10 +437,10 @@ class _UniFormerLightBase(PretrainedInitMixin, BaseModule):
     def _make_stem(self, in_channels: int, dim: int, conv_stem: bool) -> nn.Module:
         if conv_stem:
             return ConvStem(in_channels, dim, ndim=2, strides=(2, 2))
-        return PatchEmbed(in_channels, dim, kernel_size=4, ndim=2)
+        return PatchEmbed(in_channels, dim, kernel_size=4, ndim=2, channels_last=True)
 
     def _make_patch_embed(self, in_dim: int, dim: int) -> nn.Module:
-        return PatchEmbed(in_dim, dim, kernel_size=2, ndim=2)
+        return PatchEmbed(in_dim, dim, kernel_size=2, ndim=2, channels_last=True)
 
     @staticmethod
     def _official_init(m: nn.Module) -> None:
@@ -581,6 +581,11 @@ class _UniFormerLightBase(PretrainedInitMixin, BaseModule):
             the normalised maps of ``out_indices`` (an empty list in classification mode).
         """
         self._check_input(x)
+        # Channels-last memory throughout, as in UniFormer (values unchanged): oneDNN's
+        # depthwise and 1x1 convolutions run faster on it, and the token flatten / unflatten
+        # of the attention blocks become views. (The patch embeddings keep the layout.)
+        x = x.contiguous(memory_format=torch.channels_last if self._ndim == 2
+                         else torch.channels_last_3d)
         outs: List[Tensor] = []
         dense = self.mode == 'dense'
         x = self.pos_drop(self.patch_embed1(x))
@@ -724,8 +729,8 @@ class UniFormerLight3D(_UniFormerLightBase):
     def _make_patch_embed(self, in_dim: int, dim: int) -> nn.Module:
         if self.std:
             return PatchEmbed(in_dim, dim, kernel_size=(3, 2, 2), stride=(1, 2, 2),
-                              padding=(1, 0, 0), ndim=3)
-        return PatchEmbed(in_dim, dim, kernel_size=(1, 2, 2), ndim=3)
+                              padding=(1, 0, 0), ndim=3, channels_last=True)
+        return PatchEmbed(in_dim, dim, kernel_size=(1, 2, 2), ndim=3, channels_last=True)
 
     def convert_pretrained(self, state_dict: Dict[str, Tensor]) -> Dict[str, Tensor]:
         """Like :meth:`UniFormerLight.convert_pretrained`, plus 2D->3D kernel inflation."""
