@@ -17,12 +17,12 @@ import torch.utils.checkpoint as cp
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from uniformer_mm.checkpoint import IMAGE_ARCHS
 from uniformer_mm.registry import MODELS
 from ..blocks import AttentionBlock, ConvBlock, ConvDownsample, ConvStem, PatchEmbed
 from ..pretrained import PretrainedInitMixin
+from .base import FrozenStagesMixin
 
 __all__ = ['UniFormer']
 
@@ -32,7 +32,7 @@ _REQUIRED_ARCH_KEYS = {'depths', 'embed_dims', 'head_dim'}
 
 
 @MODELS.register_module()
-class UniFormer(PretrainedInitMixin, BaseModule):
+class UniFormer(PretrainedInitMixin, FrozenStagesMixin, BaseModule):
     """UniFormer (Li et al., TPAMI 2023), the 2D backbone, with the official parameter names.
 
     Stages 1-2 are convolution blocks (local MHRA, BatchNorm), stages 3-4 self-attention blocks
@@ -353,24 +353,6 @@ class UniFormer(PretrainedInitMixin, BaseModule):
         if self.frozen_stages == self.num_stages and self.final_norm:
             mods.append(self.norm)
         return mods
-
-    def _freeze_stages(self) -> None:
-        """Put the frozen modules in eval mode and stop their gradients."""
-        for m in self._frozen_modules():
-            m.eval()
-            for p in m.parameters():
-                p.requires_grad = False
-
-    def train(self, mode: bool = True) -> 'UniFormer':
-        """Set the training mode, keeping frozen stages (and BatchNorms if ``norm_eval``) in
-        eval mode."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
 
     # ------------------------------------------------------------------ layer decay
     def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:

@@ -15,13 +15,13 @@ import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmengine.logging import print_log
 from mmengine.model import BaseModule, ModuleList
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from uniformer_mm.checkpoint.inflate import (INFLATE_MODES, InflationError,
                                              inflate_state_dict, is_inflatable)
 from uniformer_mm.registry import MODELS
 from ..blocks import AttentionBlock, ConvBlock, PatchEmbed
 from ..pretrained import PretrainedInitMixin
+from .base import FrozenStagesMixin
 
 __all__ = ['UniFormer3D']
 
@@ -31,7 +31,7 @@ CLASSIFIER_PREFIXES = ('head.', 'aux_head.', 'cls_head.')
 
 
 @MODELS.register_module()
-class UniFormer3D(PretrainedInitMixin, BaseModule):
+class UniFormer3D(PretrainedInitMixin, FrozenStagesMixin, BaseModule):
     """UniFormer video backbone (Li et al., ICLR 2022, "UniFormer: Unified Transformer for
     Efficient Spatiotemporal Representation Learning").
 
@@ -328,22 +328,6 @@ class UniFormer3D(PretrainedInitMixin, BaseModule):
         if self.frozen_stages == self.num_stages and self.norm is not None:
             modules.append(self.norm)
         return modules
-
-    def _freeze_stages(self) -> None:
-        for module in self._frozen_modules():
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> 'UniFormer3D':
-        """Set train/eval mode, keeping frozen stages and (with ``norm_eval``) BNs in eval."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self
 
     # ----------------------------------------------------------------------------- forward
     def _check_input(self, x: torch.Tensor) -> None:

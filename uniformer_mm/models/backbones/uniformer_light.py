@@ -27,11 +27,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.model import BaseModule
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from uniformer_mm.registry import MODELS
 from ..blocks import AttentionBlock, ConvBlock, ConvStem, MultiheadAttention, PatchEmbed
 from ..pretrained import PretrainedInitMixin
+from .base import FrozenStagesMixin
 
 __all__ = [
     'LIGHT_ARCHS', 'LightAttention', 'EvoSABlock', 'UniFormerLight', 'UniFormerLight3D',
@@ -299,7 +299,7 @@ def _parse_ratios(value: Sequence, depths: Sequence[int], name: str) -> List[Lis
     return [[float(r) for r in v] for v in value]
 
 
-class _UniFormerLightBase(PretrainedInitMixin, BaseModule):
+class _UniFormerLightBase(PretrainedInitMixin, FrozenStagesMixin, BaseModule):
     """Shared body of :class:`UniFormerLight` (2D) and :class:`UniFormerLight3D`."""
 
     _ndim = 2
@@ -495,25 +495,13 @@ class _UniFormerLightBase(PretrainedInitMixin, BaseModule):
             mods.append(getattr(self, f'norm{stage + 1}'))
         return mods
 
-    def _freeze_stages(self) -> None:
-        for s in range(self.frozen_stages + 1):
-            mods = self._stage_modules(s)
-            for m in mods:
-                m.eval()
-                for p in m.parameters():
-                    p.requires_grad = False
-            if s == 2:  # the class token enters in stage 3
-                self.cls_token.requires_grad = False
+    def _frozen_modules(self) -> List[nn.Module]:
+        """Stages ``0..frozen_stages`` (embedding, blocks, output norm; ``cls_upsample``)."""
+        return [m for s in range(self.frozen_stages + 1) for m in self._stage_modules(s)]
 
-    def train(self, mode: bool = True) -> '_UniFormerLightBase':
-        """Set train/eval mode, keeping frozen stages (and BN with ``norm_eval``) in eval."""
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
+    def _frozen_parameters(self) -> List[nn.Parameter]:
+        """The class token, which enters in stage 3, once that stage is frozen."""
+        return [self.cls_token] if self.frozen_stages >= 2 else []
 
     def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
         """Layer index of a parameter for layer-wise learning-rate decay.
