@@ -19,7 +19,7 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
+from uniformer_mm.engine import cli
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -37,15 +37,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='draw every n-th test sample (with --show-dir)')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation '
                         '(the config\'s tta_model / tta_pipeline; mmdet, mmseg, mmpretrain)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value (e.g. '
-                        'test_dataloader.batch_size=1)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    cli.add_launch_args(parser)
+    return cli.parse_launch_args(parser, argv)
 
 
 def main(argv=None) -> dict:
@@ -56,7 +49,6 @@ def main(argv=None) -> dict:
     from mmengine.runner import Runner
 
     from uniformer_mm.checkpoint import CheckpointError
-    from uniformer_mm.engine import cli
 
     debug = bool(os.environ.get('UNIFORMER_MM_DEBUG'))
     try:

@@ -11,7 +11,7 @@ import argparse
 import os
 import sys
 
-from mmengine.config import DictAction
+from uniformer_mm.engine import cli
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -25,16 +25,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the LR by (total batch) / auto_scale_lr.base_batch_size')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value (e.g. '
-                        'train_dataloader.batch_size=4)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    # torch.distributed.launch passes --local-rank (torch>=2) or --local_rank
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    cli.add_launch_args(parser)
+    return cli.parse_launch_args(parser, argv)
 
 
 def main(argv=None) -> None:
@@ -45,7 +37,6 @@ def main(argv=None) -> None:
     from mmengine.runner import Runner
 
     from uniformer_mm.checkpoint import CheckpointError
-    from uniformer_mm.engine import cli
 
     try:
         cfg = cli.load_config(args.config, args.cfg_options)

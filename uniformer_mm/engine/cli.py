@@ -3,6 +3,7 @@
 The config's ``default_scope`` selects the toolbox; everything else is mmengine's Runner, so
 the flags behave as in each toolbox's own scripts.
 """
+import argparse  # noqa: F401  (type hints)
 import os
 import os.path as osp
 import re
@@ -15,7 +16,7 @@ from mmengine.config import Config, ConfigDict
 
 from ..registry import TOOLBOXES, MissingToolboxError, require_toolbox
 
-__all__ = ['load_config', 'toolbox_of', 'set_work_dir', 'enable_amp', 'enable_auto_scale_lr',
+__all__ = ['add_launch_args', 'parse_launch_args', 'load_config', 'toolbox_of', 'set_work_dir', 'enable_amp', 'enable_auto_scale_lr',
            'enable_visualization', 'enable_tta', 'add_dump_results', 'build_model',
            'inner_model', 'load_test_checkpoint', 'setup_cpu_distributed',
            'init_inference_model', 'class_names', 'check_data_paths',
@@ -23,6 +24,26 @@ __all__ = ['load_config', 'toolbox_of', 'set_work_dir', 'enable_amp', 'enable_au
 
 # default_scope -> import name of the toolbox (they coincide for the five toolboxes)
 _SCOPES = {'mmpretrain', 'mmdet', 'mmseg', 'mmpose', 'mmaction'}
+
+
+def add_launch_args(parser: 'argparse.ArgumentParser') -> None:
+    """Add the flags train.py and test.py share: --cfg-options, --launcher, --local-rank."""
+    from mmengine.config import DictAction
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, key=value (e.g. '
+                        'train_dataloader.batch_size=4)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    # torch.distributed.launch passes --local-rank (torch>=2) or --local_rank
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_launch_args(parser: 'argparse.ArgumentParser',
+                      argv: Optional[list] = None) -> 'argparse.Namespace':
+    """Parse, and export ``LOCAL_RANK`` for launchers that pass it as a flag."""
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
