@@ -13,6 +13,7 @@ Usage::
 import argparse
 import json
 import os
+import uuid
 import os.path as osp
 import sys
 import tempfile
@@ -52,6 +53,9 @@ def train_losses(config: str, data_root: str, work_dir: str, seed: int = 0, iter
     try:
         cfg = Config.fromfile(osp.join(ROOT, config))
         cfg.work_dir = work_dir
+        # A unique name: mmengine names the run's MessageHub after the start time, so two runs
+        # started within one second would share (and append to) one loss history.
+        cfg.experiment_name = f'determinism_seed{seed}_{uuid.uuid4().hex}'
         cfg.randomness = dict(seed=seed, deterministic=deterministic)
         cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=iters + 1)
         if batch_size:
