@@ -20,7 +20,7 @@ extras_require = {
     'det': ['mmdet>=3.3.0'],
     'seg': ['mmsegmentation>=1.2.2', 'ftfy', 'regex'],
     'pose': ['mmpose>=1.3.2'],  # install with --no-deps: its chumpy requirement does not build
-    'video': ['mmaction2>=1.2.0'],
+    'video': ['mmaction2>=1.2.0', 'decord', 'pytorchvideo'],  # decoding, RandAugment
     'tests': ['pytest', 'pytest-timeout', 'pytest-xdist'],
 }
 extras_require['all'] = sorted({r for k, v in extras_require.items() if k != 'tests' for r in v})

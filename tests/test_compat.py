@@ -153,3 +153,78 @@ def test_lazy_type_names_missing_toolbox():
     register_lazy(reg, 'NeedsToolbox', 'not_a_toolbox_xyz.models:Thing', 'not_a_toolbox_xyz')
     with pytest.raises(MissingToolboxError, match=r'NeedsToolbox.*not_a_toolbox_xyz.*pip install'):
         reg.build(dict(type='NeedsToolbox'))
+
+
+# ---------------------------------------------------------------------------------------------
+# pytorchvideo 0.1.5 on torchvision >= 0.17
+# ---------------------------------------------------------------------------------------------
+_FT = 'torchvision.transforms.functional_tensor'
+
+
+def _forget(*prefixes: str) -> dict:
+    """Remove modules from ``sys.modules`` (returned, to be put back)."""
+    import sys
+    gone = {k: v for k, v in sys.modules.items() if k.startswith(prefixes)}
+    for k in gone:
+        del sys.modules[k]
+    return gone
+
+
+def test_pytorchvideo_imports_only_with_the_torchvision_alias(monkeypatch):
+    """Without the hook, pytorchvideo's transforms do not import on this torchvision; with it
+    they do, and the alias carries the private module's functions."""
+    import sys
+    import importlib.util
+    if importlib.util.find_spec('torchvision.transforms._functional_tensor') is None:
+        pytest.skip('this torchvision still has the public functional_tensor')  # pragma: no cover
+    saved = _forget('pytorchvideo', _FT)
+    try:
+        monkeypatch.setattr(sys, 'meta_path',
+                            [f for f in sys.meta_path if not isinstance(f, compat._ModuleAlias)])
+        with pytest.raises(ModuleNotFoundError, match='functional_tensor'):
+            import pytorchvideo.transforms  # noqa: F401
+        _forget('pytorchvideo', _FT)
+        monkeypatch.undo()
+        import pytorchvideo.transforms  # noqa: F401,F811
+        import torchvision.transforms._functional_tensor as private
+        alias = sys.modules[_FT]
+        assert alias is not private and alias.affine is private.affine
+        assert private.__name__ == 'torchvision.transforms._functional_tensor'  # untouched
+    finally:
+        _forget('pytorchvideo', _FT)
+        sys.modules.update(saved)
+
+
+def test_module_alias_never_shadows_a_real_module():
+    import json
+    import sys
+    hook = compat._ModuleAlias('json', 'pickle')
+    sys.meta_path.append(hook)
+    saved = _forget('json')
+    try:
+        import json as again
+        assert hasattr(again, 'dumps') and not hasattr(again, 'Unpickler')
+    finally:
+        sys.meta_path.remove(hook)
+        sys.modules.update(saved)
+    assert json.dumps([1]) == '[1]'
+
+
+def test_video_randaugment_runs_on_a_clip():
+    """mmaction2's PytorchVideoWrapper(RandAugment) -- the video recipes' augmentation -- runs
+    and changes the frames consistently (one op set for the whole clip)."""
+    import numpy as np
+    from mmaction.datasets.transforms import PytorchVideoWrapper
+    torch.manual_seed(0)
+    wrapper = PytorchVideoWrapper(op='RandAugment', magnitude=7, num_layers=4)
+    frame = np.random.RandomState(0).randint(0, 256, (32, 40, 3), dtype=np.uint8)
+    imgs = [frame.copy() for _ in range(4)]
+    out = None
+    for _ in range(5):  # RandAugment applies each op with probability 0.5
+        out = wrapper.transform(dict(imgs=[x.copy() for x in imgs]))['imgs']
+        if any((o != frame).any() for o in out):
+            break
+    assert len(out) == 4 and out[0].shape == frame.shape and out[0].dtype == np.uint8
+    assert any((o != frame).any() for o in out), 'RandAugment never changed the clip'
+    # identical input frames stay identical: the same augmentation for every frame
+    assert all(np.array_equal(out[0], o) for o in out[1:])

@@ -16,10 +16,21 @@ Fixes:
   :class:`~uniformer_mm.checkpoint.CheckpointError` messages as our own loader. mmengine's
   ``http(s)://`` loader calls torch's ``load_url``, whose ``weights_only`` defaults to
   ``False``; it is replaced by one that passes ``weights_only=True``.
+* :func:`fix_torchvision_functional_tensor` -- pytorchvideo 0.1.5 (the newest release; what
+  mmaction2's ``PytorchVideoWrapper`` RandAugment of the video recipes needs) imports
+  ``torchvision.transforms.functional_tensor``, which torchvision 0.17 made private
+  (``_functional_tensor``). An import hook placed *after* every other finder provides the old
+  name only when the real module does not exist, as a new module whose names are those of the
+  private one: torchvision itself is neither imported early nor modified.
 """
 import functools
 import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import pickle
+import sys
+import types
 import zipfile
 from typing import Any, Callable, List, Optional
 
@@ -27,7 +38,7 @@ import numpy as np
 import torch
 
 __all__ = ['MMENGINE_CHECKPOINT_GLOBALS', 'mmengine_checkpoint_globals',
-           'fix_mmengine_weights_only', 'apply_all']
+           'fix_mmengine_weights_only', 'fix_torchvision_functional_tensor', 'apply_all']
 
 
 def _numpy_globals() -> List[Any]:
@@ -145,6 +156,44 @@ def fix_mmengine_weights_only() -> None:
     ckpt.load_url = _load_url_weights_only
 
 
+class _ModuleAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Import hook serving module ``name`` as a copy of the names of module ``target``.
+
+    It sits at the end of :data:`sys.meta_path`, so it is asked only when no other finder
+    knows ``name``: an installed real module always wins.
+    """
+
+    def __init__(self, name: str, target: str) -> None:
+        self.name = name
+        self.target = target
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None
+                  ) -> Optional[importlib.machinery.ModuleSpec]:
+        """A spec for :attr:`name` only."""
+        if fullname != self.name:
+            return None
+        return importlib.util.spec_from_loader(fullname, self)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> Optional[types.ModuleType]:
+        """Default module creation."""
+        return None
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        """Fill the new module with the public and private names of :attr:`target`."""
+        real = importlib.import_module(self.target)
+        module.__dict__.update({k: v for k, v in vars(real).items()
+                                if not (k.startswith('__') and k.endswith('__'))})
+
+
+def fix_torchvision_functional_tensor() -> None:
+    """Serve ``torchvision.transforms.functional_tensor`` (removed in torchvision 0.17) from
+    ``torchvision.transforms._functional_tensor`` for pytorchvideo 0.1.5. Idempotent."""
+    name = 'torchvision.transforms.functional_tensor'
+    if not any(isinstance(f, _ModuleAlias) and f.name == name for f in sys.meta_path):
+        sys.meta_path.append(_ModuleAlias(name, 'torchvision.transforms._functional_tensor'))
+
+
 def apply_all() -> None:
     """Apply every runtime fix (called when :mod:`uniformer_mm` is imported)."""
     fix_mmengine_weights_only()
+    fix_torchvision_functional_tensor()

@@ -12,7 +12,7 @@ NAMES="$(printf '%s\n' "$TOP" | sed -n -E 's/^([A-Za-z0-9_.-]+)[<>=].*/\1/p' | t
 {
   printf '%s\n\n%s\n' "$TOP" "$MARK"
   "$VENV/bin/python" -m pip freeze --exclude-editable --all 2>/dev/null \
-    | grep -v -i -E "^($NAMES|pip|uniformer[-_]mm)==" | sort -f
+    | grep -v -i -E "^($NAMES|pip|uniformer[-_]mm)( @ |==)" | sort -f
 } >"$FILE.tmp"
 mv "$FILE.tmp" "$FILE"
 echo "updated $FILE"

@@ -127,7 +127,7 @@ PIPC --no-deps mmdet mmsegmentation mmpretrain
 step 6 "mmpose $(pin mmpose) without chumpy (listed as a requirement, never imported, does not build)"
 PIPC --no-deps mmpose
 
-step 7 "mmaction2 $(pin mmaction2) and its missing localizers/drn package"
+step 7 "mmaction2 $(pin mmaction2), its missing localizers/drn package, decord and pytorchvideo"
 PIPC --no-deps mmaction2
 # The PyPI wheel (and the sdist) omit mmaction/models/localizers/drn: the folder has no
 # __init__.py, so find_packages skipped it, and `import mmaction.models` fails for every model
@@ -141,6 +141,11 @@ if [[ ! -f "$DRN/__init__.py" ]]; then
   cp "$ROOT/tools/env/mmaction_drn_placeholder.py" "$DRN/drn.py"
 fi
 run "$VENV/bin/python" -c "import mmaction.models"
+# The paper configs read videos with decord and train with pytorchvideo's RandAugment (through
+# mmaction2's PytorchVideoWrapper). pytorchvideo 0.1.5 imports a torchvision module that
+# torchvision 0.17 made private; uniformer_mm.compat serves it under the old name.
+PIPC decord pytorchvideo
+run "$VENV/bin/python" -c "import uniformer_mm, decord, pytorchvideo.transforms"
 
 step 8 "uniformer_mm (editable) and the test tools"
 PIPC -e "$ROOT" pytest pytest-timeout pytest-xdist
