@@ -1,1 +1,11 @@
-"""Data transforms and datasets registered in uniformer_mm's registries."""
+"""Data transforms and datasets registered in uniformer_mm's registries.
+
+Toolbox-specific transforms are registered lazily (see :mod:`uniformer_mm.registry`), so that
+importing this package imports no toolbox.
+"""
+from ..registry import TRANSFORMS as _TRANSFORMS, register_lazy as _register_lazy
+from .token_label import LoadTokenLabel, TokenLabelTarget  # noqa: F401
+
+_register_lazy(_TRANSFORMS, 'TokenLabelRandomResizedCrop',
+               'uniformer_mm.datasets.token_label_crop:TokenLabelRandomResizedCrop',
+               'mmpretrain')

@@ -4,9 +4,12 @@
 # erasing 0.25, label smoothing 0.1, no mixup/cutmix (MixToken runs inside the network), no
 # repeated augmentation, model EMA 0.99992, apex AMP, 8 GPUs x 128.
 #
-# The dense NFNet-F6 token labels (`--token-label-data`, 7x7 per image at 224) enter as the
-# optional per-sample field `token_label` read by uniformer_mm.TokenLabelClsHead; without it
-# every token is trained on its image's class target (the official fallback). See README.md.
+# The dense NFNet-F6 token labels (`--token-label-data`; LV-ViT's `label_top5_train_nfnet`, one
+# (2, 5, 14, 14) top-5 map per training image, mirroring train/<class>/<name>.JPEG as
+# <class>/<name>.pt) follow the image through the crop and the flip and become 7x7 soft targets
+# (`--token-label-size 7`) in the data pipeline (uniformer_mm/datasets/token_label.py). To train
+# without them, drop LoadTokenLabel and TokenLabelTarget: every token then learns its image's
+# class target (the official fallback).
 _base_ = './uniformer_in1k.py'
 
 model = dict(
@@ -23,8 +26,26 @@ model = dict(
         dense_weight=1.0,
         label_smooth_val=0.1))
 
+token_label_root = 'data/imagenet/label_top5_train_nfnet'
+token_label_size = 7
+# The base ImageNet pipeline with the token labels: loaded after the image, cropped with it
+# (`--train-interpolation random`: bilinear or bicubic per image), mirrored by RandomFlip,
+# turned into targets before packing. RandAugment's geometric operations are not applied to
+# the labels (LV-ViT's label-aware RandAugment does; see the module's docstring).
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='uniformer_mm.LoadTokenLabel', label_root=token_label_root),
+    dict(type='uniformer_mm.TokenLabelRandomResizedCrop', scale=224, backend='pillow',
+         interpolation='random'),
+] + [t for t in _base_.train_pipeline if t['type'] in ('RandomFlip', 'RandAugment',
+                                                      'RandomErasing')] + [
+    dict(type='uniformer_mm.TokenLabelTarget', num_classes=1000, label_size=token_label_size),
+    dict(type='PackInputs', algorithm_keys=('token_label', )),
+]
 # timm's train.py: plain distributed sampler (no repeated augmentation).
-train_dataloader = dict(sampler=dict(_delete_=True, type='DefaultSampler', shuffle=True))
+train_dataloader = dict(
+    sampler=dict(_delete_=True, type='DefaultSampler', shuffle=True),
+    dataset=dict(pipeline=train_pipeline))
 # timm validation of these models uses their default crop_pct 0.9 (timm ViT _cfg):
 # short side int(224 / 0.9) = 248, centre crop 224.
 val_dataloader = dict(

@@ -10,9 +10,12 @@ model = dict(
     backbone=dict(init_cfg=dict(type='Pretrained', checkpoint=checkpoint)),
     head=dict(init_cfg=dict(type='Pretrained', checkpoint=checkpoint)))
 
-# The 224 pipeline at 384 (RandomResizedCrop is the only size-dependent step).
-train_pipeline = [{**t, 'scale': img_size} if t['type'] == 'RandomResizedCrop' else t
-                  for t in _base_.train_pipeline]
+# The 224 pipeline at 384: the crop size and the token label grid (`--token-label-size 12`)
+# are its only size-dependent steps.
+train_pipeline = [
+    {**t, 'scale': img_size} if t['type'] == 'uniformer_mm.TokenLabelRandomResizedCrop' else
+    {**t, 'label_size': 12} if t['type'] == 'uniformer_mm.TokenLabelTarget' else t
+    for t in _base_.train_pipeline]
 train_dataloader = dict(batch_size=64, dataset=dict(pipeline=train_pipeline))
 # crop_pct 0.9 at 384: short side int(384 / 0.9) = 426, centre crop 384.
 val_dataloader = dict(
