@@ -2,8 +2,9 @@
 
 The label maps and images here are made so that the right answer is visible in the image
 itself: a label map whose left half says class 0 and right half class 1, on an image whose left
-half is black and right half white. Whatever crop and flip the pipeline draws, a token that
-sees only black pixels must be labelled 0 and one that sees only white pixels 1.
+half is black and right half white. Whatever crop, flip, shear, translation and rotation the
+pipeline draws (nearest-neighbour, grey padding), a token that sees only black pixels must be
+labelled 0 and one that sees only white pixels 1.
 """
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from mmengine.registry import DefaultScope  # noqa: E402
 
 import uniformer_mm  # noqa: E402,F401
 from uniformer_mm.datasets.token_label import (LoadTokenLabel, TokenLabelTarget,  # noqa: E402
-                                               crop_box, token_label_from_topk)
+                                               crop_affine, flip_affine, token_label_from_topk)
 
 CONFIGS = Path(__file__).parents[1] / 'configs' / 'cls'
 H, W, GRID = 96, 128, 14  # image size (not square, not a multiple of the grid), label grid
@@ -50,17 +51,35 @@ def write_sample(root: Path, topk: torch.Tensor, name: str = 'cls_a/img_0') -> s
     return str(img_path)
 
 
-def pipeline(root: Path, label_size: int = 7, scale: int = 56, flip_prob: float = 0.5,
-             crop_ratio_range=(0.08, 1.0)) -> Compose:
+#: RandAugment restricted to its geometric operations, strong and nearest-neighbour.
+GEOMETRIC = dict(
+    type='uniformer_mm.TokenLabelRandAugment',
+    policies=[dict(type='Shear', magnitude_range=(0, 0.3), direction='horizontal'),
+              dict(type='Shear', magnitude_range=(0, 0.3), direction='vertical'),
+              dict(type='Translate', magnitude_range=(0, 0.3), direction='horizontal'),
+              dict(type='Translate', magnitude_range=(0, 0.3), direction='vertical'),
+              dict(type='Rotate', magnitude_range=(0, 40))],
+    num_policies=2, magnitude_level=9, magnitude_std=0.5,
+    hparams=dict(pad_val=128, interpolation='nearest'))
+
+
+def pipeline(root: Path, label_size: int = 7, scale: int = 56, randaug: bool = True,
+             flip: str = 'uniformer_mm.TokenLabelRandomFlip',
+             crop: str = 'uniformer_mm.TokenLabelRandomResizedCrop',
+             randaug_type: str = 'uniformer_mm.TokenLabelRandAugment',
+             flip_first: bool = False) -> Compose:
+    geometric = [dict(GEOMETRIC, type=randaug_type)] if randaug else []
+    steps = [
+        # nearest: output pixels are exactly black or white (or the grey padding)
+        dict(type=crop, scale=scale, interpolation='nearest', backend='pillow'),
+        dict(type=flip, prob=0.5, direction=['horizontal', 'vertical', 'diagonal']),
+    ]
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         return Compose([
             dict(type='LoadImageFromFile'),
             dict(type='uniformer_mm.LoadTokenLabel', label_root=str(root / 'labels')),
-            # nearest: output pixels are exactly black or white
-            dict(type='uniformer_mm.TokenLabelRandomResizedCrop', scale=scale,
-                 crop_ratio_range=crop_ratio_range, interpolation='nearest',
-                 backend='pillow'),
-            dict(type='RandomFlip', prob=flip_prob, direction='horizontal'),
+            *(steps[::-1] if flip_first else steps),
+            *geometric,
             dict(type='uniformer_mm.TokenLabelTarget', num_classes=4, label_size=label_size),
             dict(type='PackInputs', algorithm_keys=('token_label', )),
         ])
@@ -89,47 +108,69 @@ def check_tokens(img: np.ndarray, token_label: torch.Tensor) -> int:
     return checked
 
 
-def test_labels_follow_random_crops_and_flips(tmp_path):
-    img_path = write_sample(tmp_path, half_map())
-    transforms = pipeline(tmp_path)
-    np.random.seed(0)
+def run(transforms: Compose, img_path: str, n: int = 60, seed: int = 0) -> int:
+    """Run ``n`` random samples through ``transforms`` and check them; return how many tokens
+    were checked."""
+    np.random.seed(seed)
     flips, checked = set(), 0
-    for _ in range(60):
+    for _ in range(n):
         out = transforms(dict(img_path=img_path))
         token_label = out['data_samples'].token_label
         img = out['inputs'].permute(1, 2, 0).numpy()  # C x H x W -> H x W x C
         assert token_label.shape == (4, 7, 7)
-        assert torch.allclose(token_label.sum(0), torch.ones(7, 7), atol=1e-5)
+        sums = token_label.sum(0)
+        assert torch.allclose(sums[sums > 0], torch.ones_like(sums[sums > 0]), atol=1e-5)
         checked += check_tokens(img, token_label)
-        flips.add(bool(out['data_samples'].flip))
-    assert flips == {True, False}
-    assert checked > 60 * 49 // 2  # most tokens are single-coloured: the check is not vacuous
+        flips.add(out['data_samples'].flip_direction)
+    assert flips == {None, 'horizontal', 'vertical', 'diagonal'}
+    return checked
 
 
-def test_a_stale_box_or_a_missed_flip_would_be_caught(tmp_path):
-    """The check above fails for labels that ignore the crop or the flip."""
-    topk = half_map()
-    img = np.zeros((56, 56, 3), np.uint8)
-    img[:, :28] = 255  # a flipped whole-image view: white on the left
-    ignoring_flip = token_label_from_topk(topk, 4, [0, 0, 1, 1], 7)
+def test_labels_follow_crops_flips_and_randaugment(tmp_path):
+    img_path = write_sample(tmp_path, half_map())
+    checked = run(pipeline(tmp_path), img_path)
+    assert checked > 60 * 49 // 3  # most tokens are single-coloured: the check is not vacuous
+
+
+def test_labels_follow_a_flip_before_the_crop(tmp_path):
+    img_path = write_sample(tmp_path, half_map())
+    assert run(pipeline(tmp_path, randaug=False, flip_first=True), img_path) > 60 * 49 // 2
+
+
+def test_transforms_that_ignore_the_labels_are_caught(tmp_path):
+    """mmpretrain's / mmcv's own transforms in place of the label-aware ones: a resize or a
+    flip is refused by TokenLabelTarget; a warp of the same size is caught by the check."""
+    img_path = write_sample(tmp_path, half_map())
+    with pytest.raises(ValueError, match='TokenLabelRandomFlip'):
+        run(pipeline(tmp_path, randaug=False, flip='RandomFlip'), img_path)
+    with pytest.raises(ValueError, match='TokenLabelRandomResizedCrop'):
+        run(pipeline(tmp_path, randaug=False, crop='RandomResizedCrop'), img_path)
     with pytest.raises(AssertionError):
-        check_tokens(img, ignoring_flip)
-    assert check_tokens(img, token_label_from_topk(topk, 4, [0, 0, 1, 1], 7, 'horizontal')) > 0
-    left_crop = np.zeros((56, 56, 3), np.uint8)  # a crop of the left (black) third
-    ignoring_crop = token_label_from_topk(topk, 4, [0, 0, 1, 1], 7)
-    with pytest.raises(AssertionError):
-        check_tokens(left_crop, ignoring_crop)
-    assert check_tokens(left_crop, token_label_from_topk(topk, 4, [0, 0, 1 / 3, 1], 7)) == 49
+        run(pipeline(tmp_path, randaug_type='RandAugment'), img_path)
 
 
-def test_crop_boxes_compose():
-    """Cropping twice gives the box of the single equivalent crop."""
-    whole = np.array([0., 0., 1., 1.])
-    first = crop_box(whole, (10, 20, 60, 80), (100, 200))  # top, left, h, w of a 100x200 image
-    np.testing.assert_allclose(first, [0.1, 0.1, 0.5, 0.7])
-    second = crop_box(first, (15, 40, 30, 20), (60, 80))
-    direct = crop_box(whole, (10 + 15, 20 + 40, 30, 20), (100, 200))
-    np.testing.assert_allclose(second, direct)
+def test_axis_aligned_targets_are_roi_align():
+    """For crops and flips, the targets are torchvision's roi_align(aligned=True) of the
+    dense map (an independent implementation of the same sampling)."""
+    from torchvision.ops import roi_align
+    g = torch.Generator().manual_seed(0)
+    topk = torch.stack([torch.rand(3, 14, 14, generator=g),
+                        torch.randint(0, 10, (3, 14, 14), generator=g).float()])
+    dense = torch.zeros(10, 14, 14).scatter_(0, topk[1].long(), topk[0])
+    rng = np.random.RandomState(0)
+    for _ in range(20):
+        h, w = rng.randint(50, 300, size=2)
+        ch, cw = rng.randint(10, h + 1), rng.randint(10, w + 1)
+        top, left = rng.randint(0, h - ch + 1), rng.randint(0, w - cw + 1)
+        affine = crop_affine((top, left, ch, cw), (h, w))
+        box = torch.tensor([[0., left / w * 14, top / h * 14, (left + cw) / w * 14,
+                             (top + ch) / h * 14]], dtype=torch.float32)
+        ref = roi_align(dense[None], box, output_size=7, sampling_ratio=2, aligned=True)[0]
+        ours = token_label_from_topk(topk, 10, affine, 7, normalize=False, sampling_ratio=2)
+        torch.testing.assert_close(ours, ref, atol=1e-5, rtol=1e-5)
+        flipped = token_label_from_topk(topk, 10, affine @ flip_affine('horizontal'), 7,
+                                        normalize=False, sampling_ratio=2)
+        torch.testing.assert_close(flipped, ref.flip(-1), atol=1e-5, rtol=1e-5)
 
 
 def test_whole_image_target_averages_the_map():
@@ -138,27 +179,29 @@ def test_whole_image_target_averages_the_map():
     g = torch.Generator().manual_seed(0)
     scores = torch.rand(2, 4, 4, generator=g)
     topk = torch.stack([scores, torch.stack([torch.zeros(4, 4), torch.ones(4, 4)])])
-    same = token_label_from_topk(topk, 3, [0, 0, 1, 1], 4, normalize=False)
+    same = token_label_from_topk(topk, 3, np.eye(3), 4, normalize=False)
     torch.testing.assert_close(same[:2], scores)
     assert same[2].abs().max() == 0
-    coarse = token_label_from_topk(topk, 3, [0, 0, 1, 1], 2, normalize=False)
+    coarse = token_label_from_topk(topk, 3, np.eye(3), 2, normalize=False)
     torch.testing.assert_close(coarse[:2], scores.reshape(2, 2, 2, 2, 2).mean((2, 4)))
 
 
 def test_errors_name_the_file_and_the_fix(tmp_path):
     img_path = write_sample(tmp_path, half_map())
+    img = np.zeros((H, W, 3), np.uint8)
     load = LoadTokenLabel(label_root=str(tmp_path / 'nowhere'))
     with pytest.raises(FileNotFoundError, match=r'nowhere/cls_a/img_0\.pt.*label_root'):
-        load(dict(img_path=img_path))
+        load(dict(img_path=img_path, img=img))
     bad = tmp_path / 'bad'
     (bad / 'cls_a').mkdir(parents=True)
     torch.save(torch.zeros(5, 14, 14), bad / 'cls_a' / 'img_0.pt')
     with pytest.raises(ValueError, match=r'\(5, 14, 14\).*\(2, k, h, w\)'):
-        LoadTokenLabel(label_root=str(bad))(dict(img_path=img_path))
+        LoadTokenLabel(label_root=str(bad))(dict(img_path=img_path, img=img))
     torch.save({'x': object()}, bad / 'cls_a' / 'img_0.pt')  # not tensors-only
     with pytest.raises(ValueError, match='tensors only'):
-        LoadTokenLabel(label_root=str(bad))(dict(img_path=img_path))
-    results = LoadTokenLabel(label_root=str(tmp_path / 'labels'))(dict(img_path=img_path))
+        LoadTokenLabel(label_root=str(bad))(dict(img_path=img_path, img=img))
+    results = LoadTokenLabel(label_root=str(tmp_path / 'labels'))(dict(img_path=img_path,
+                                                                       img=img))
     with pytest.raises(ValueError, match='num_classes=2'):
         TokenLabelTarget(num_classes=2)(dict(results))
     with pytest.raises(KeyError, match='LoadTokenLabel'):
@@ -166,21 +209,7 @@ def test_errors_name_the_file_and_the_fix(tmp_path):
     negative = half_map()
     negative[0, 0] = -1.
     with pytest.raises(ValueError, match='negative'):
-        TokenLabelTarget(num_classes=4)(dict(token_label_topk=negative,
-                                             token_label_box=np.array([0., 0., 1., 1.])))
-
-
-def test_flip_before_the_crop_is_refused(tmp_path):
-    img_path = write_sample(tmp_path, half_map())
-    with DefaultScope.overwrite_default_scope('mmpretrain'):
-        transforms = Compose([
-            dict(type='LoadImageFromFile'),
-            dict(type='uniformer_mm.LoadTokenLabel', label_root=str(tmp_path / 'labels')),
-            dict(type='RandomFlip', prob=1.0, direction='horizontal'),
-            dict(type='uniformer_mm.TokenLabelRandomResizedCrop', scale=32),
-        ])
-    with pytest.raises(ValueError, match='RandomFlip after the crop'):
-        transforms(dict(img_path=img_path))
+        TokenLabelTarget(num_classes=4)(dict(results, token_label_topk=negative))
 
 
 @pytest.mark.parametrize('name,label_size', [('uniformer_s_tl_in1k', 7),

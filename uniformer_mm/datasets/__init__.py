@@ -4,8 +4,8 @@ Toolbox-specific transforms are registered lazily (see :mod:`uniformer_mm.regist
 importing this package imports no toolbox.
 """
 from ..registry import TRANSFORMS as _TRANSFORMS, register_lazy as _register_lazy
-from .token_label import LoadTokenLabel, TokenLabelTarget  # noqa: F401
+from .token_label import LoadTokenLabel, TokenLabelRandomFlip, TokenLabelTarget  # noqa: F401
 
-_register_lazy(_TRANSFORMS, 'TokenLabelRandomResizedCrop',
-               'uniformer_mm.datasets.token_label_crop:TokenLabelRandomResizedCrop',
-               'mmpretrain')
+for _name in ('TokenLabelRandomResizedCrop', 'TokenLabelRandAugment'):
+    _register_lazy(_TRANSFORMS, _name,
+                   f'uniformer_mm.datasets.token_label_mmpretrain:{_name}', 'mmpretrain')

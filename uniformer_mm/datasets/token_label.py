@@ -8,92 +8,150 @@ files hold, per training image, the teacher's top-k scores on a coarse grid: a t
 for ImageNet at 224). The files mirror the image folder: ``train/n01440764/n01440764_10026.JPEG``
 has ``<label_root>/n01440764/n01440764_10026.pt``.
 
-The label map has to follow the image through the random crop and the flip. Three transforms do
-that in an mmpretrain pipeline:
+The label map has to follow the image through every geometric augmentation. Each image carries
+an affine map ``token_label_affine`` (3 x 3) from the normalised coordinates of the current
+image (``(x + 0.5) / width``, ``(y + 0.5) / height``) to those of its label map. Label-aware
+versions of the geometric transforms compose their own warp into it:
 
-1. :class:`LoadTokenLabel` (after ``LoadImageFromFile``) reads the file and starts a crop box
-   ``(x1, y1, x2, y2)`` covering the whole label map (normalised coordinates).
-2. ``TokenLabelRandomResizedCrop`` (:mod:`uniformer_mm.datasets.token_label_crop`, in place
-   of mmpretrain's ``RandomResizedCrop``) crops the image as mmpretrain does and narrows the
-   box to the cropped part.
-3. :class:`TokenLabelTarget` (before ``PackInputs(algorithm_keys=('token_label', ))``) turns
-   the top-k map into ``num_classes`` dense scores, RoI-aligns the box onto a
-   ``label_size x label_size`` grid (the official ``--token-label-size``: 7 at 224, 12 at 384),
-   mirrors it when ``RandomFlip`` flipped the image, and normalises each token's scores into a
-   distribution. The result, ``token_label`` of shape ``(num_classes, label_size, label_size)``,
-   is what :class:`~uniformer_mm.models.heads.TokenLabelClsHead` trains the tokens on.
+* :class:`LoadTokenLabel` (after ``LoadImageFromFile``) reads the file; the map is the identity.
+* ``TokenLabelRandomResizedCrop``, ``TokenLabelRandAugment`` (its Shear, Translate and Rotate)
+  in :mod:`uniformer_mm.datasets.token_label_mmpretrain` and :class:`TokenLabelRandomFlip` do
+  exactly what mmpretrain's / mmcv's transforms do to the image and compose the same warp.
+* :class:`TokenLabelTarget` (before ``PackInputs(algorithm_keys=('token_label', ))``) turns
+  the top-k map into ``num_classes`` dense scores and averages them over each token's area of
+  the final image (RoI-align sampling, bilinear, on a ``label_size x label_size`` grid: the
+  official ``--token-label-size``, 7 at 224 and 12 at 384), then normalises each token's scores
+  into a distribution. Tokens that see only padding (after a rotation or translation) get an
+  all-zero target and add nothing to the loss.
 
-Difference from the official data path: LV-ViT's label-aware RandAugment also applies its
-rotate / shear / translate operations to the 14 x 14 label map (nearest neighbour); mmpretrain's
-RandAugment does not report them, so here the label follows the crop and the flip only.
+This is LV-ViT's data path (label-aware flip, RandAugment and crop) in mmpretrain's order
+(crop, flip, RandAugment). A geometric transform that is not label-aware would silently
+misalign the labels; :class:`TokenLabelTarget` refuses a sample whose image size or flip the
+label map did not follow.
 """
 import io
+import math
 import os.path as osp
 from typing import Dict, Optional, Sequence, Tuple
 
 import mmengine.fileio as fileio
 import numpy as np
 import torch
-from mmcv.transforms import BaseTransform
+import torch.nn.functional as F
+from mmcv.transforms import BaseTransform, RandomFlip
 
 from ..registry import TRANSFORMS
 
-__all__ = ['LoadTokenLabel', 'TokenLabelTarget', 'crop_box', 'token_label_from_topk']
+__all__ = ['LoadTokenLabel', 'TokenLabelRandomFlip', 'TokenLabelTarget', 'crop_affine',
+           'warp_affine', 'flip_affine', 'compose_token_label', 'token_label_from_topk']
 
-#: Results keys shared by the three transforms.
-TOPK_KEY, BOX_KEY = 'token_label_topk', 'token_label_box'
+#: Results keys of the token label data path.
+TOPK_KEY = 'token_label_topk'
+AFFINE_KEY = 'token_label_affine'
+SHAPE_KEY = 'token_label_img_shape'  # image size the affine map was last updated for
+FLIP_KEY = 'token_label_flipped'  # the flip of ``results['flip']`` is in the affine map
 
 
-def crop_box(box: np.ndarray, crop: Tuple[int, int, int, int],
-             image_shape: Tuple[int, int]) -> np.ndarray:
-    """Narrow a normalised box ``(x1, y1, x2, y2)`` to a crop of the image it covers.
+def crop_affine(crop: Tuple[int, int, int, int], image_shape: Tuple[int, int]) -> np.ndarray:
+    """Normalised map from a (resized) crop to the image it was cut from.
 
     Args:
-        box (ndarray): The part of the label map the current image shows, normalised.
-        crop (tuple): ``(top, left, height, width)`` of the crop, in pixels of the image.
+        crop (tuple): ``(top, left, height, width)`` of the crop, in pixels.
         image_shape (tuple): ``(height, width)`` of the image before cropping.
 
     Returns:
-        ndarray: The part of the label map the cropped image shows.
+        ndarray: 3 x 3 affine matrix.
     """
     top, left, height, width = crop
     img_h, img_w = image_shape
-    x1, y1, x2, y2 = box
-    sx, sy = (x2 - x1) / img_w, (y2 - y1) / img_h
-    return np.array([x1 + left * sx, y1 + top * sy,
-                     x1 + (left + width) * sx, y1 + (top + height) * sy])
+    return np.array([[width / img_w, 0., left / img_w],
+                     [0., height / img_h, top / img_h],
+                     [0., 0., 1.]])
 
 
-def token_label_from_topk(topk: torch.Tensor, num_classes: int, box: Sequence[float],
-                          label_size: int, flip_direction: Optional[str] = None,
-                          normalize: bool = True) -> torch.Tensor:
+def warp_affine(matrix: np.ndarray, in_shape: Tuple[int, int],
+                out_shape: Optional[Tuple[int, int]] = None) -> np.ndarray:
+    """Normalised map from the output of ``cv2.warpAffine(img, matrix)`` to its input.
+
+    Args:
+        matrix (ndarray): The 2 x 3 forward pixel matrix given to ``cv2.warpAffine`` (pixel
+            centres at integer coordinates; ``dst(matrix @ p) = src(p)``).
+        in_shape (tuple): ``(height, width)`` of the input image.
+        out_shape (tuple, optional): ``(height, width)`` of the output. Defaults to
+            ``in_shape``.
+
+    Returns:
+        ndarray: 3 x 3 affine matrix.
+    """
+    def to_normalised(shape: Tuple[int, int]) -> np.ndarray:
+        h, w = shape
+        return np.array([[1. / w, 0., .5 / w], [0., 1. / h, .5 / h], [0., 0., 1.]])
+
+    forward = np.vstack([np.asarray(matrix, dtype=np.float64).reshape(2, 3), [0., 0., 1.]])
+    return (to_normalised(in_shape) @ np.linalg.inv(forward)
+            @ np.linalg.inv(to_normalised(out_shape or in_shape)))
+
+
+def flip_affine(direction: str) -> np.ndarray:
+    """Normalised map of a flip (its own inverse) in ``'horizontal'``, ``'vertical'`` or
+    ``'diagonal'`` direction."""
+    sx = -1. if direction in ('horizontal', 'diagonal') else 1.
+    sy = -1. if direction in ('vertical', 'diagonal') else 1.
+    return np.array([[sx, 0., (1. - sx) / 2], [0., sy, (1. - sy) / 2], [0., 0., 1.]])
+
+
+def compose_token_label(results: Dict, affine: np.ndarray) -> None:
+    """Compose ``affine`` (new image -> previous image) into the sample's label map, if any."""
+    if AFFINE_KEY in results:
+        results[AFFINE_KEY] = results[AFFINE_KEY] @ affine
+        results[SHAPE_KEY] = tuple(results['img'].shape[:2])
+
+
+def token_label_from_topk(topk: torch.Tensor, num_classes: int, affine: np.ndarray,
+                          label_size: int, normalize: bool = True,
+                          sampling_ratio: Optional[int] = None) -> torch.Tensor:
     """Dense soft token labels of one image from its top-k teacher map.
+
+    Each token's scores are the average of the dense map over the token's area, sampled as
+    torchvision's ``roi_align(aligned=True)`` samples a box (bilinear, points clamped to the
+    map within one cell of it, zero beyond), for any affine map.
 
     Args:
         topk (Tensor): ``(2, k, h, w)``: scores, then class indices.
         num_classes (int): Number of classes.
-        box (sequence): ``(x1, y1, x2, y2)`` of the label map shown by the image, normalised.
+        affine (ndarray): 3 x 3 map from the final image's normalised coordinates to the label
+            map's.
         label_size (int): Side of the output token grid.
-        flip_direction (str, optional): ``'horizontal'``, ``'vertical'`` or ``'diagonal'``
-            when the image was flipped after the crop.
         normalize (bool): Divide each token's scores by their sum (tokens whose scores are all
             zero stay zero). Defaults to True.
+        sampling_ratio (int, optional): Sample points per token and axis; ``None`` adapts it to
+            the token's extent on the map, as ``roi_align(sampling_ratio=-1)``.
 
     Returns:
         Tensor: ``(num_classes, label_size, label_size)`` float32.
     """
-    from torchvision.ops import roi_align
     scores, index = topk[0].float(), topk[1].long()
     h, w = scores.shape[-2:]
     dense = scores.new_zeros(num_classes, h, w).scatter_(0, index, scores)
-    x1, y1, x2, y2 = (float(v) for v in box)
-    # aligned=True: cell (i, j) of the map has its centre at ((j + .5) / w, (i + .5) / h).
-    rois = torch.tensor([[0., x1 * w, y1 * h, x2 * w, y2 * h]])
-    out = roi_align(dense[None], rois, output_size=label_size, aligned=True)[0]
-    if flip_direction in ('horizontal', 'diagonal'):
-        out = out.flip(-1)
-    if flip_direction in ('vertical', 'diagonal'):
-        out = out.flip(-2)
+    a = np.asarray(affine, dtype=np.float64)
+    if sampling_ratio is None:  # the token's extent in label cells along each output axis
+        sx = max(1, math.ceil(math.hypot(a[0, 0] * w, a[1, 0] * h) / label_size - 1e-9))
+        sy = max(1, math.ceil(math.hypot(a[0, 1] * w, a[1, 1] * h) / label_size - 1e-9))
+    else:
+        sx = sy = sampling_ratio
+    u = (torch.arange(label_size * sx, dtype=torch.float64) + .5) / (label_size * sx)
+    v = (torch.arange(label_size * sy, dtype=torch.float64) + .5) / (label_size * sy)
+    vv, uu = torch.meshgrid(v, u, indexing='ij')
+    m = torch.from_numpy(a)
+    x = m[0, 0] * uu + m[0, 1] * vv + m[0, 2]  # normalised label-map coordinates
+    y = m[1, 0] * uu + m[1, 1] * vv + m[1, 2]
+    # roi_align: points more than one cell outside the map give 0; the others are clamped.
+    xi, yi = x * w - .5, y * h - .5
+    valid = ((xi >= -1) & (xi <= w) & (yi >= -1) & (yi <= h)).float()
+    grid = torch.stack([2 * x - 1, 2 * y - 1], dim=-1).float()[None]
+    sampled = F.grid_sample(dense[None], grid, mode='bilinear', padding_mode='border',
+                            align_corners=False)[0] * valid.float()
+    out = sampled.reshape(num_classes, label_size, sy, label_size, sx).mean(dim=(2, 4))
     if normalize:
         total = out.sum(dim=0, keepdim=True)
         out = torch.where(total > 0, out / total.clamp_min(1e-12), out)
@@ -104,9 +162,9 @@ def token_label_from_topk(topk: torch.Tensor, num_classes: int, box: Sequence[fl
 class LoadTokenLabel(BaseTransform):
     """Read the dense top-k label map of an image (token labeling).
 
-    **Required keys:** ``img_path``, ``img_shape`` (after ``LoadImageFromFile``).
-    **Added keys:** ``token_label_topk`` (``(2, k, h, w)`` tensor), ``token_label_box``
-    (``[0, 0, 1, 1]``: the image shows the whole map).
+    **Required keys:** ``img_path``, ``img`` (after ``LoadImageFromFile``).
+    **Added keys:** ``token_label_topk`` (``(2, k, h, w)`` tensor), ``token_label_affine``
+    (identity: the image shows the whole map) and ``token_label_img_shape``.
 
     The file of ``.../train/<class>/<name>.JPEG`` is ``<label_root>/<class>/<name><suffix>``:
     the last ``path_depth`` parts of the image path with the extension replaced, as in the
@@ -137,7 +195,7 @@ class LoadTokenLabel(BaseTransform):
         return fileio.join_path(self.label_root, *parts, backend_args=self.backend_args)
 
     def transform(self, results: Dict) -> Dict:
-        """Add the label map and the whole-map box to ``results``."""
+        """Add the label map and the identity affine map to ``results``."""
         path = self.label_path(results['img_path'])
         try:
             raw = fileio.get(path, backend_args=self.backend_args)
@@ -157,7 +215,8 @@ class LoadTokenLabel(BaseTransform):
             raise ValueError(f'token label file {path!r} holds {shape}; expected a tensor of '
                              'shape (2, k, h, w): top-k scores, then their class indices')
         results[TOPK_KEY] = topk
-        results[BOX_KEY] = np.array([0., 0., 1., 1.])
+        results[AFFINE_KEY] = np.eye(3)
+        results[SHAPE_KEY] = tuple(results['img'].shape[:2])
         return results
 
     def __repr__(self) -> str:
@@ -166,19 +225,33 @@ class LoadTokenLabel(BaseTransform):
 
 
 @TRANSFORMS.register_module()
-class TokenLabelTarget(BaseTransform):
-    """Make ``token_label``, the per-token soft targets, from the loaded and cropped map.
+class TokenLabelRandomFlip(RandomFlip):
+    """mmcv's ``RandomFlip`` that also flips the token label map (same arguments)."""
 
-    **Required keys:** ``token_label_topk``, ``token_label_box`` (from :class:`LoadTokenLabel`
-    and ``TokenLabelRandomResizedCrop``); ``flip`` / ``flip_direction`` when a
-    ``RandomFlip`` ran. **Added key:** ``token_label``; the two inputs are removed.
-    Pack it with ``dict(type='PackInputs', algorithm_keys=('token_label', ))``.
+    def _flip(self, results: Dict) -> None:
+        super()._flip(results)
+        compose_token_label(results, flip_affine(results['flip_direction']))
+        results[FLIP_KEY] = True
+
+
+@TRANSFORMS.register_module()
+class TokenLabelTarget(BaseTransform):
+    """Make ``token_label``, the per-token soft targets, from the label map and its affine map.
+
+    **Required keys:** ``token_label_topk``, ``token_label_affine`` (from
+    :class:`LoadTokenLabel` and the label-aware geometric transforms). **Added key:**
+    ``token_label``; the label map keys are removed. Pack it with
+    ``dict(type='PackInputs', algorithm_keys=('token_label', ))``.
 
     Args:
         num_classes (int): Number of classes. Defaults to 1000.
         label_size (int): Side of the token grid of the targets (official
             ``--token-label-size``). Defaults to 7.
         normalize (bool): Turn each token's scores into a distribution. Defaults to True.
+
+    Raises:
+        ValueError: If the image was resized, cropped or flipped by a transform that did not
+            update the label map (use the ``uniformer_mm.TokenLabel*`` transforms).
     """
 
     def __init__(self, num_classes: int = 1000, label_size: int = 7,
@@ -190,13 +263,27 @@ class TokenLabelTarget(BaseTransform):
         self.label_size = label_size
         self.normalize = normalize
 
+    def _check_followed(self, results: Dict) -> None:
+        shape = tuple(results['img'].shape[:2])
+        if shape != tuple(results[SHAPE_KEY]):
+            raise ValueError(
+                f'the image is {shape} but its token label map was last moved with an image of '
+                f'{tuple(results[SHAPE_KEY])}: a crop or resize before {type(self).__name__} is '
+                'not label-aware; use uniformer_mm.TokenLabelRandomResizedCrop')
+        if results.get('flip', False) and not results.get(FLIP_KEY, False):
+            raise ValueError('the image was flipped by a transform that did not flip its token '
+                             'label map; use uniformer_mm.TokenLabelRandomFlip')
+
     def transform(self, results: Dict) -> Dict:
-        """Replace the top-k map and box by ``token_label``."""
+        """Replace the label map keys by ``token_label``."""
         if TOPK_KEY not in results:
             raise KeyError(f'{self.__class__.__name__} needs {TOPK_KEY!r}: put '
                            "dict(type='uniformer_mm.LoadTokenLabel', label_root=...) after "
                            'LoadImageFromFile in the pipeline')
-        topk, box = results.pop(TOPK_KEY), results.pop(BOX_KEY)
+        self._check_followed(results)
+        topk, affine = results.pop(TOPK_KEY), results.pop(AFFINE_KEY)
+        results.pop(SHAPE_KEY)
+        results.pop(FLIP_KEY, None)
         index = topk[1]
         if index.numel() and (index.min() < 0 or index.max() >= self.num_classes
                               or not torch.equal(index, index.round())):
@@ -207,9 +294,8 @@ class TokenLabelTarget(BaseTransform):
             raise ValueError(f'the token label map of {results.get("img_path")!r} has negative '
                              'scores (logits?): normalize=True needs probabilities; convert '
                              'the files or set normalize=False')
-        flip = results.get('flip_direction') if results.get('flip', False) else None
         results['token_label'] = token_label_from_topk(
-            topk, self.num_classes, box, self.label_size, flip, self.normalize)
+            topk, self.num_classes, affine, self.label_size, self.normalize)
         return results
 
     def __repr__(self) -> str:

@@ -6,10 +6,10 @@
 #
 # The dense NFNet-F6 token labels (`--token-label-data`; LV-ViT's `label_top5_train_nfnet`, one
 # (2, 5, 14, 14) top-5 map per training image, mirroring train/<class>/<name>.JPEG as
-# <class>/<name>.pt) follow the image through the crop and the flip and become 7x7 soft targets
-# (`--token-label-size 7`) in the data pipeline (uniformer_mm/datasets/token_label.py). To train
-# without them, drop LoadTokenLabel and TokenLabelTarget: every token then learns its image's
-# class target (the official fallback).
+# <class>/<name>.pt) follow the image through every geometric augmentation and become 7x7 soft
+# targets (`--token-label-size 7`) in the data pipeline (uniformer_mm/datasets/token_label.py).
+# To train without them, use the base pipeline (mmpretrain's transforms): every token then
+# learns its image's class target (the official fallback).
 _base_ = './uniformer_in1k.py'
 
 model = dict(
@@ -28,17 +28,19 @@ model = dict(
 
 token_label_root = 'data/imagenet/label_top5_train_nfnet'
 token_label_size = 7
-# The base ImageNet pipeline with the token labels: loaded after the image, cropped with it
-# (`--train-interpolation random`: bilinear or bicubic per image), mirrored by RandomFlip,
-# turned into targets before packing. RandAugment's geometric operations are not applied to
-# the labels (LV-ViT's label-aware RandAugment does; see the module's docstring).
+# The base ImageNet pipeline with the token labels, LV-ViT's label-aware data path: the label
+# map is loaded after the image and follows the crop (`--train-interpolation random`: bilinear
+# or bicubic per image), the flip and RandAugment's shear / translate / rotate; it becomes the
+# token targets before packing.
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='uniformer_mm.LoadTokenLabel', label_root=token_label_root),
     dict(type='uniformer_mm.TokenLabelRandomResizedCrop', scale=224, backend='pillow',
          interpolation='random'),
-] + [t for t in _base_.train_pipeline if t['type'] in ('RandomFlip', 'RandAugment',
-                                                      'RandomErasing')] + [
+] + [
+    {**t, 'type': 'uniformer_mm.TokenLabel' + t['type']}
+    for t in _base_.train_pipeline if t['type'] in ('RandomFlip', 'RandAugment')
+] + [t for t in _base_.train_pipeline if t['type'] == 'RandomErasing'] + [
     dict(type='uniformer_mm.TokenLabelTarget', num_classes=1000, label_size=token_label_size),
     dict(type='PackInputs', algorithm_keys=('token_label', )),
 ]
