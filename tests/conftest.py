@@ -1,7 +1,7 @@
 """Shared pytest helpers. Each engineer appends a section; keep sections independent."""
 import logging
 from pathlib import Path
-from typing import Callable, List, Sequence, Tuple
+from typing import Callable, Iterator, List, Sequence, Tuple
 
 import pytest
 import torch
@@ -42,3 +42,16 @@ def mm_log() -> Sequence[logging.LogRecord]:
     logger.addHandler(handler)
     yield records
     logger.removeHandler(handler)
+
+
+# --- tiny-model test modules: one intra-op thread ---------------------------------------------
+@pytest.fixture(scope='module')
+def one_intraop_thread() -> Iterator[None]:
+    """One torch intra-op thread for a whole module (``pytestmark = pytest.mark.usefixtures(
+    'one_intraop_thread')``): tiny models gain nothing from a second thread, and on a busy
+    2-core machine OpenMP's synchronisation (threads spin-waiting for a descheduled peer)
+    makes each step several times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -70,14 +70,7 @@ def metafile_entry(path: Path) -> dict:
     return models[path.stem]
 
 
-@pytest.fixture(scope='module', autouse=True)
-def _one_thread():
-    """One intra-op thread: these tensors are tiny, and OpenMP's thread synchronisation then
-    costs more than it saves (5-10x the CPU time per step on a busy 2-core machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_intraop_thread')  # tests/conftest.py
 
 
 @pytest.fixture(autouse=True)

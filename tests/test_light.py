@@ -9,7 +9,7 @@ must match to 1e-4 of its scale.
 import os.path as osp
 import re
 import threading
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 import torch
@@ -48,8 +48,9 @@ def assert_close_to_scale(out: torch.Tensor, ref: torch.Tensor, rel: float = 1e-
     assert err <= rel * scale, f'max error {err:.3g} > {rel} x scale {scale:.3g}'
 
 
-def pretrained(path: str) -> dict:
-    return dict(type='Pretrained', checkpoint=path)
+def pretrained(path: Optional[str]) -> Optional[dict]:
+    """A fresh ``Pretrained`` init_cfg of ``path`` (None without a path: the default init)."""
+    return dict(type='Pretrained', checkpoint=path) if path else None
 
 
 def build(toolbox: str, cfg: dict):
@@ -64,6 +65,36 @@ def build(toolbox: str, cfg: dict):
     registry = importlib.import_module(f'{toolbox}.registry').MODELS
     with DefaultScope.overwrite_default_scope(toolbox):
         return registry.build(cfg)
+
+
+def light_classifier(checkpoint: Optional[str] = None, **backbone: Any):
+    """mmpretrain ``ImageClassifier``: TINY ``UniFormerLight`` + 10-class ``LightClsHead``.
+
+    ``checkpoint``: a ``Pretrained`` file for both backbone and head; ``backbone``: more
+    backbone arguments.
+    """
+    return build('mmpretrain', dict(
+        type='mmpretrain.ImageClassifier',
+        backbone=dict(type='uniformer_mm.UniFormerLight', arch=TINY,
+                      init_cfg=pretrained(checkpoint), **backbone),
+        head=dict(type='uniformer_mm.LightClsHead', num_classes=10, in_channels=128,
+                  init_cfg=pretrained(checkpoint))))
+
+
+def light_recognizer(checkpoint: Optional[str] = None, backbone: Optional[dict] = None,
+                     head: Optional[dict] = None):
+    """mmaction2 ``Recognizer3D``: TINY ``UniFormerLight3D`` + 10-class ``LightVideoHead``.
+
+    ``checkpoint``: a ``Pretrained`` file for both backbone and head; ``backbone`` / ``head``:
+    more arguments of each.
+    """
+    return build('mmaction', dict(
+        type='mmaction.Recognizer3D',
+        backbone=dict(type='uniformer_mm.UniFormerLight3D', arch=TINY,
+                      init_cfg=pretrained(checkpoint), **(backbone or {})),
+        cls_head=dict(type='uniformer_mm.LightVideoHead', num_classes=10, in_channels=128,
+                      init_cfg=pretrained(checkpoint), **(head or {})),
+        data_preprocessor=dict(type='mmaction.ActionDataPreprocessor', format_shape='NCTHW')))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -85,11 +116,7 @@ def test_golden_light_tiny_backbone(tmp_path):
 def test_golden_light_tiny_classifier(tmp_path):
     pytest.importorskip('mmpretrain')
     path, g = release_file(tmp_path, 'light_tiny')
-    model = build('mmpretrain', dict(
-        type='mmpretrain.ImageClassifier',
-        backbone=dict(type='uniformer_mm.UniFormerLight', arch=TINY, init_cfg=pretrained(path)),
-        head=dict(type='uniformer_mm.LightClsHead', num_classes=10, in_channels=128,
-                  init_cfg=pretrained(path))))
+    model = light_classifier(path)
     model.init_weights()
     model.eval()
     with torch.no_grad():
@@ -106,10 +133,7 @@ def test_golden_light_tiny_classifier(tmp_path):
 def test_official_light_state_dict_maps_to_full_models():
     pytest.importorskip('mmpretrain')
     g = golden('light_tiny')
-    model = build('mmpretrain', dict(
-        type='mmpretrain.ImageClassifier',
-        backbone=dict(type='uniformer_mm.UniFormerLight', arch=TINY),
-        head=dict(type='uniformer_mm.LightClsHead', num_classes=10, in_channels=128)))
+    model = light_classifier()
     # strict: every key of the full model is covered and nothing is left over
     model.load_state_dict(convert_official_light(g['checkpoint']['model'], 'cls'), strict=True)
     model.eval()
@@ -158,12 +182,7 @@ def test_golden_video_light_tiny_recognizer(tmp_path):
     pytest.importorskip('mmaction')
     from mmaction.structures import ActionDataSample
     path, g = release_file(tmp_path, 'video_light_tiny')
-    model = build('mmaction', dict(
-        type='mmaction.Recognizer3D',
-        backbone=dict(type='uniformer_mm.UniFormerLight3D', arch=TINY, init_cfg=pretrained(path)),
-        cls_head=dict(type='uniformer_mm.LightVideoHead', num_classes=10, in_channels=128,
-                      average_clips='score', init_cfg=pretrained(path)),
-        data_preprocessor=dict(type='mmaction.ActionDataPreprocessor', format_shape='NCTHW')))
+    model = light_recognizer(path, head=dict(average_clips='score'))
     model.init_weights()
     model.eval()
     with torch.no_grad():
@@ -407,10 +426,7 @@ def test_image_training_returns_both_logits_and_backpropagates():
     pytest.importorskip('mmpretrain')
     from mmpretrain.structures import DataSample
     torch.manual_seed(0)
-    model = build('mmpretrain', dict(
-        type='mmpretrain.ImageClassifier',
-        backbone=dict(type='uniformer_mm.UniFormerLight', arch=TINY, drop_path_rate=0.1),
-        head=dict(type='uniformer_mm.LightClsHead', num_classes=10, in_channels=128)))
+    model = light_classifier(drop_path_rate=0.1)
     model.init_weights()
     model.train()
     x = torch.randn(2, 3, 64, 64)
@@ -447,11 +463,7 @@ def test_video_training_returns_both_scores_and_backpropagates():
     pytest.importorskip('mmaction')
     from mmaction.structures import ActionDataSample
     torch.manual_seed(0)
-    model = build('mmaction', dict(
-        type='mmaction.Recognizer3D',
-        backbone=dict(type='uniformer_mm.UniFormerLight3D', arch=TINY, layer_scale_init=0.1),
-        cls_head=dict(type='uniformer_mm.LightVideoHead', num_classes=10, in_channels=128),
-        data_preprocessor=dict(type='mmaction.ActionDataPreprocessor', format_shape='NCTHW')))
+    model = light_recognizer(backbone=dict(layer_scale_init=0.1))
     model.init_weights()
     model.train()
     x = torch.randn(2, 1, 3, 4, 64, 64)

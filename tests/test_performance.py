@@ -68,14 +68,7 @@ def assert_same(out: Any, ref: Any, rel: float) -> None:
         assert err <= rel * y.float().abs().max().item(), (err, y.abs().max().item())
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    # Tiny models gain nothing from a second thread, and on a shared machine OpenMP threads
-    # spin-waiting for a descheduled peer make them several times slower.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_intraop_thread')  # tests/conftest.py
 
 
 @pytest.fixture(autouse=True)

@@ -13,21 +13,18 @@ Examples::
     python tools/demo/image_demo.py person.jpg CONFIG CHECKPOINT --out pose.png --bbox 10 5 90 120
 """
 import argparse
-import os
-import os.path as osp
-import sys
 from typing import Tuple
 
 import numpy as np
 
+# tools/demo/_common.py: this script's folder is first on sys.path
+from _common import check_demo_paths, demo_arg_parser, user_errors, write_png
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     """Command-line options."""
-    parser = argparse.ArgumentParser(description='UniFormer image demo')
-    parser.add_argument('img', help='image file')
-    parser.add_argument('config', help='config file (mmpretrain, mmdet, mmseg or mmpose)')
-    parser.add_argument('checkpoint', help='checkpoint (OpenMMLab 2.0 or official release)')
-    parser.add_argument('--out', required=True, help='output PNG file')
+    parser = demo_arg_parser('UniFormer image demo', 'img', 'image file',
+                             'config file (mmpretrain, mmdet, mmseg or mmpose)')
     parser.add_argument('--score-thr', type=float, default=0.3,
                         help='minimum box score to draw (mmdet)')
     parser.add_argument('--kpt-thr', type=float, default=0.0,
@@ -96,27 +93,13 @@ def run(img_path: str, model, out: str, args: argparse.Namespace) -> Tuple[str, 
 def main(argv=None) -> None:
     """Run the demo and write ``--out``."""
     args = parse_args(argv)
-    import uniformer_mm  # noqa: F401
-    import mmcv
-
-    from uniformer_mm.checkpoint import CheckpointError
     from uniformer_mm.engine import cli
 
-    try:
-        if not osp.isfile(args.img):
-            raise FileNotFoundError(f'image {args.img!r} does not exist')
-        if not args.out.lower().endswith('.png'):
-            raise ValueError(f'--out {args.out!r}: the visualisation is written as PNG; use '
-                             'a .png file name')
+    with user_errors():
+        check_demo_paths(args.img, 'image', args.out)
         model = cli.init_inference_model(args.config, args.checkpoint)
         summary, drawn = run(args.img, model, args.out, args)
-    except (FileNotFoundError, ImportError, ValueError, CheckpointError) as e:
-        if os.environ.get('UNIFORMER_MM_DEBUG'):
-            raise
-        sys.exit(f'error: {e}')
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    mmcv.imwrite(mmcv.rgb2bgr(drawn), args.out)
-    print(f'{cli.toolbox_of(model.cfg)}: {summary} -> {args.out}', flush=True)
+    write_png(drawn, args.out, f'{cli.toolbox_of(model.cfg)}: {summary}')
 
 
 if __name__ == '__main__':

@@ -13,19 +13,17 @@ Example::
         uniformer_small_k400_16x4.pth --labels label_map_k400.txt --out vis/video.png
 """
 import argparse
-import os
 import os.path as osp
-import sys
 from typing import List, Optional
+
+# tools/demo/_common.py: this script's folder is first on sys.path
+from _common import check_demo_paths, demo_arg_parser, user_errors, write_png
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     """Command-line options."""
-    parser = argparse.ArgumentParser(description='UniFormer video demo')
-    parser.add_argument('video', help='video file')
-    parser.add_argument('config', help='mmaction2 config file')
-    parser.add_argument('checkpoint', help='checkpoint (OpenMMLab 2.0 or official release)')
-    parser.add_argument('--out', required=True, help='output PNG file')
+    parser = demo_arg_parser('UniFormer video demo', 'video', 'video file',
+                             'mmaction2 config file')
     parser.add_argument('--labels', help='class names, one per line')
     parser.add_argument('--topk', type=int, default=5)
     parser.add_argument('--frames', type=int, default=4, help='frames shown in the strip')
@@ -47,19 +45,11 @@ def label_names(path: Optional[str]) -> Optional[List[str]]:
 def main(argv=None) -> None:
     """Run the recognizer and write ``--out``."""
     args = parse_args(argv)
-    import uniformer_mm  # noqa: F401
-    import mmcv
-
-    from uniformer_mm.checkpoint import CheckpointError
     from uniformer_mm.engine import cli
-
     from uniformer_mm.engine.visualization import draw_video_topk, topk_lines
 
-    try:
-        if not osp.isfile(args.video):
-            raise FileNotFoundError(f'video {args.video!r} does not exist')
-        if not args.out.lower().endswith('.png'):
-            raise ValueError(f'--out {args.out!r}: the visualisation is written as PNG')
+    with user_errors():
+        check_demo_paths(args.video, 'video', args.out)
         names = label_names(args.labels)
         model = cli.init_inference_model(args.config, args.checkpoint)
         if cli.toolbox_of(model.cfg) != 'mmaction':
@@ -73,13 +63,7 @@ def main(argv=None) -> None:
             raise ValueError(f'{len(names)} class names for a {len(scores)}-class model')
         lines = topk_lines(scores, names, args.topk)
         drawn = draw_video_topk(args.video, scores, names, args.topk, args.frames)
-    except (FileNotFoundError, ImportError, ValueError, CheckpointError) as e:
-        if os.environ.get('UNIFORMER_MM_DEBUG'):
-            raise
-        sys.exit(f'error: {e}')
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    mmcv.imwrite(mmcv.rgb2bgr(drawn), args.out)
-    print(f'mmaction: {lines[0]} -> {args.out}', flush=True)
+    write_png(drawn, args.out, f'mmaction: {lines[0]}')
 
 
 if __name__ == '__main__':

@@ -22,9 +22,11 @@ official            mmpretrain ``ImageClassifier``   mmaction2 ``Recognizer3D``
 ==================  ===============================  ===============================
 """
 import logging
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional
 
 import torch
+
+from .convert import HEAD_PREFIX, LIGHT_TOKEN_PARTS, POOLED_NAME, convert_official_to_mm
 
 __all__ = [
     'LIGHT_HEAD_PREFIX', 'LIGHT_POOLED_NAME', 'LIGHT_TOKEN_PARTS', 'is_light_head_key',
@@ -34,18 +36,18 @@ __all__ = [
 
 Tensor = torch.Tensor
 
+# The names live in uniformer_mm.checkpoint.convert (one table for every converter); the
+# LIGHT_* names stay importable from here.
 #: Task -> the model attribute holding the head (mmpretrain ``head``, mmaction2 ``cls_head``).
-LIGHT_HEAD_PREFIX: Dict[str, str] = {'cls': 'head', 'video': 'cls_head'}
+LIGHT_HEAD_PREFIX: Dict[str, str] = HEAD_PREFIX
 #: Task -> name of the pooled-feature classifier inside our head (official ``head``).
-LIGHT_POOLED_NAME: Dict[str, str] = {'cls': 'fc', 'video': 'fc_cls'}
-#: Official class-token parts -> their names inside our heads (both toolboxes).
-LIGHT_TOKEN_PARTS: Dict[str, str] = {'head_cls': 'fc_token', 'norm_cls': 'norm_token'}
+LIGHT_POOLED_NAME: Dict[str, str] = POOLED_NAME
 
-_POOLED_NAMES: Tuple[str, ...] = ('fc', 'fc_cls')
-_HEAD_PARTS: Tuple[str, ...] = _POOLED_NAMES + tuple(LIGHT_TOKEN_PARTS.values())
+_POOLED_NAMES = tuple(POOLED_NAME.values())
+_HEAD_PARTS = _POOLED_NAMES + tuple(LIGHT_TOKEN_PARTS.values())
 # Top-level names that are never backbone weights: official classifier parts and the heads
 # of full uniformer_mm models.
-_NON_BACKBONE = {'head', 'head_cls', 'norm_cls', 'cls_head', 'data_preprocessor'}
+_NON_BACKBONE = {'head', *LIGHT_TOKEN_PARTS, *HEAD_PREFIX.values(), 'data_preprocessor'}
 
 
 def is_light_head_key(key: str) -> bool:
@@ -93,6 +95,7 @@ def light_head_state_dict(state_dict: Mapping[str, Tensor],
     if task not in LIGHT_POOLED_NAME:
         raise KeyError(f'task must be one of {sorted(LIGHT_POOLED_NAME)}, got {task!r}')
     pooled = LIGHT_POOLED_NAME[task]
+    official = {'head': pooled, **LIGHT_TOKEN_PARTS}
 
     def local(name: str) -> str:
         part, _, param = name.partition('.')
@@ -101,11 +104,9 @@ def light_head_state_dict(state_dict: Mapping[str, Tensor],
     out: Dict[str, Tensor] = {}
     for key, value in state_dict.items():
         top, _, rest = key.partition('.')
-        if top == 'head' and rest in ('weight', 'bias'):
-            out[f'{pooled}.{rest}'] = value  # official pooled classifier
-        elif top in LIGHT_TOKEN_PARTS and rest in ('weight', 'bias'):
-            out[f'{LIGHT_TOKEN_PARTS[top]}.{rest}'] = value  # official class-token parts
-        elif top in ('head', 'cls_head') and rest.split('.', 1)[0] in _HEAD_PARTS:
+        if top in official and rest in ('weight', 'bias'):
+            out[f'{official[top]}.{rest}'] = value  # official classifier parts
+        elif top in HEAD_PREFIX.values() and rest.split('.', 1)[0] in _HEAD_PARTS:
             out[local(rest)] = value  # full uniformer_mm model
         elif top in _HEAD_PARTS:
             out[local(key)] = value  # head-local
@@ -115,6 +116,9 @@ def light_head_state_dict(state_dict: Mapping[str, Tensor],
 def convert_official_light(state_dict: Mapping[str, Tensor],
                            task: str = 'cls') -> Dict[str, Tensor]:
     """Map an official light classification/video state_dict to a full uniformer_mm model.
+
+    The light-specific part is only the choice of tasks: the renaming is
+    :func:`~uniformer_mm.checkpoint.convert_official_to_mm`'s (see the table above).
 
     Args:
         state_dict (Mapping[str, Tensor]): Official keys (unwrapped from ``'model'`` or
@@ -128,10 +132,7 @@ def convert_official_light(state_dict: Mapping[str, Tensor],
     """
     if task not in LIGHT_HEAD_PREFIX:
         raise KeyError(f'task must be one of {sorted(LIGHT_HEAD_PREFIX)}, got {task!r}')
-    head = LIGHT_HEAD_PREFIX[task]
-    out = {f'backbone.{k}': v for k, v in light_backbone_state_dict(state_dict).items()}
-    out.update({f'{head}.{k}': v for k, v in light_head_state_dict(state_dict, task).items()})
-    return out
+    return convert_official_to_mm(state_dict, task)
 
 
 def inflate_light_state_dict(state_dict: Mapping[str, Tensor],
@@ -189,16 +190,9 @@ def load_light_head(head: 'torch.nn.Module',
     """
     from mmengine.logging import print_log
 
-    from .io import CheckpointError, load_checkpoint_file
-    from .loading import ShapeMismatchError
-    from .state_dict import strip_prefix, unwrap_state_dict
+    from .loading import ShapeMismatchError, read_state_dict
 
-    state_dict = unwrap_state_dict(load_checkpoint_file(filename))
-    if prefix:
-        state_dict = strip_prefix(state_dict, prefix)
-        if not state_dict:
-            raise CheckpointError(f'no key of {filename!r} starts with prefix {prefix!r}')
-    found = light_head_state_dict(state_dict, task)
+    found = light_head_state_dict(read_state_dict(filename, prefix), task)
     own = head.state_dict()
     pooled = LIGHT_POOLED_NAME[task]
 

@@ -3,7 +3,7 @@ point uses (``init_cfg=dict(type='Pretrained', ...)`` of our backbones and heads
 import logging
 import os
 import re
-from collections import Counter
+from collections import Counter, OrderedDict
 from typing import Any, Iterable, Mapping, Optional, Union
 
 import torch
@@ -16,7 +16,8 @@ from .convert import convert_official_to_mm, is_mm_layout
 from .io import CheckpointError, load_checkpoint_file
 from .state_dict import StateDictInfo, describe_state_dict, strip_prefix, unwrap_state_dict
 
-__all__ = ['ShapeMismatchError', 'ArchMismatchError', 'load_pretrained', 'summarize_keys']
+__all__ = ['ShapeMismatchError', 'ArchMismatchError', 'load_pretrained', 'summarize_keys',
+           'select_prefix', 'read_state_dict']
 
 
 class ShapeMismatchError(CheckpointError):
@@ -116,6 +117,43 @@ def _dimension_hint(file_info: StateDictInfo, model_info: StateDictInfo) -> str:
     return ''
 
 
+def select_prefix(state_dict: Mapping[str, torch.Tensor], prefix: str,
+                  filename: str) -> 'OrderedDict[str, torch.Tensor]':
+    """The keys of ``state_dict`` under ``prefix``, with the prefix removed.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): Unwrapped weights of ``filename``.
+        prefix (str): E.g. ``'backbone.'`` or ``'cls_head.'``.
+        filename (str): The file, for the error message.
+
+    Raises:
+        CheckpointError: No key starts with ``prefix`` (a typo, or a file of another kind);
+            the message lists the top-level names the file does have.
+    """
+    selected = strip_prefix(state_dict, prefix)
+    if not selected:
+        raise CheckpointError(
+            f'no key of {filename!r} starts with prefix {prefix!r}; its top-level names '
+            f'are {sorted({k.split(".")[0] for k in state_dict})}')
+    return selected
+
+
+def read_state_dict(filename: str,
+                    prefix: Optional[str] = None) -> 'OrderedDict[str, torch.Tensor]':
+    """The unwrapped weights of a checkpoint file, optionally only those under ``prefix``.
+
+    What the heads' ``Pretrained`` loaders read: the file safely loaded
+    (:func:`~uniformer_mm.checkpoint.load_checkpoint_file`), unwrapped
+    (:func:`~uniformer_mm.checkpoint.unwrap_state_dict`) and restricted by
+    :func:`select_prefix`.
+
+    Raises:
+        CheckpointError: Unreadable or unsafe file, or no key under ``prefix``.
+    """
+    state_dict = unwrap_state_dict(load_checkpoint_file(filename))
+    return select_prefix(state_dict, prefix, filename) if prefix else state_dict
+
+
 def load_pretrained(module: nn.Module,
                     filename: Union[str, 'os.PathLike[str]'],
                     prefix: Optional[str] = None,
@@ -168,12 +206,7 @@ def load_pretrained(module: nn.Module,
     backbone = _backbone_of(target)
 
     if prefix:
-        selected = strip_prefix(state_dict, prefix)
-        if not selected:
-            raise CheckpointError(
-                f'no key of {filename!r} starts with prefix {prefix!r}; its top-level names '
-                f'are {sorted({k.split(".")[0] for k in state_dict})}')
-        state_dict = selected
+        state_dict = select_prefix(state_dict, prefix, filename)
     elif backbone is not target:
         state_dict = convert_official_to_mm(state_dict, task or _infer_task(target))
     elif getattr(target, 'pretrained_prefix', 'backbone.') and is_mm_layout(state_dict):

@@ -38,7 +38,6 @@ import torch.nn as nn
 from .archs import HEAD_DIM_TRAP, KNOWN_ARCHS
 from .convert import convert_official_to_mm
 from .io import CheckpointError, load_checkpoint_file
-from .light import convert_official_light
 from .loading import ArchMismatchError
 from .state_dict import StateDictInfo, describe_state_dict, strip_prefix, unwrap_state_dict
 
@@ -164,6 +163,13 @@ def _convert_pose(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
     return out
 
 
+#: Official model releases -> their :func:`convert_official_to_mm` task (the light ones too:
+#: the converters map their class-token classifier ``head_cls`` / ``norm_cls``).
+_OFFICIAL_TASK: Dict[str, str] = {'imagenet': 'cls', 'token_labeling': 'tl',
+                                  'imagenet_light': 'cls', 'video': 'video',
+                                  'video_light': 'video'}
+
+
 def convert_release(state_dict: Mapping[str, torch.Tensor], kind: Optional[str] = None
                     ) -> Tuple[StateDict, str]:
     """Convert an unwrapped release state_dict to the 2.0 model layout of its toolbox.
@@ -179,15 +185,8 @@ def convert_release(state_dict: Mapping[str, torch.Tensor], kind: Optional[str] 
     kind = kind or detect_release(state_dict)
     if kind not in RELEASE_KINDS:
         raise KeyError(f'unknown release kind {kind!r}; known: {sorted(RELEASE_KINDS)}')
-    if kind == 'imagenet':
-        return convert_official_to_mm(state_dict, 'cls'), kind
-    if kind == 'token_labeling':
-        return convert_official_to_mm(state_dict, 'tl'), kind
-    if kind in ('imagenet_light', 'video_light'):
-        task = 'cls' if kind == 'imagenet_light' else 'video'
-        return OrderedDict(convert_official_light(state_dict, task)), kind
-    if kind == 'video':
-        return convert_official_to_mm(state_dict, 'video'), kind
+    if kind in _OFFICIAL_TASK:
+        return convert_official_to_mm(state_dict, _OFFICIAL_TASK[kind]), kind
     if kind == 'backbone':
         return OrderedDict(('backbone.' + k, v) for k, v in state_dict.items()), kind
     if kind == 'mmpose':

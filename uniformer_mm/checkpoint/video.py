@@ -13,15 +13,17 @@ from typing import Dict, Mapping, Optional
 
 import torch
 
+from .convert import HEAD_PREFIX, POOLED_NAME
+
 __all__ = ['OFFICIAL_HEAD_PREFIX', 'MMACTION_HEAD_PREFIX', 'HEAD_PREFIXES', 'extract_video_head']
 
 #: The classifier of the official video (and image) models.
 OFFICIAL_HEAD_PREFIX = 'head.'
 #: Where mmaction2's recognizers keep the classifier of ``I3DHead`` / ``UniFormerClsHead``.
-MMACTION_HEAD_PREFIX = 'cls_head.fc_cls.'
+MMACTION_HEAD_PREFIX = f"{HEAD_PREFIX['video']}.{POOLED_NAME['video']}."  # 'cls_head.fc_cls.'
 #: Every classifier layout a head accepts, most specific first (the last one is a head's own
 #: ``state_dict()``).
-HEAD_PREFIXES = (MMACTION_HEAD_PREFIX, OFFICIAL_HEAD_PREFIX, 'fc_cls.')
+HEAD_PREFIXES = (MMACTION_HEAD_PREFIX, OFFICIAL_HEAD_PREFIX, f"{POOLED_NAME['video']}.")
 
 
 def extract_video_head(state_dict: Mapping[str, torch.Tensor]

@@ -8,7 +8,6 @@ dense backbone (``object_detection/mmdet/models/backbones/uniformer.py``, identi
 pose).
 """
 import logging
-import re
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -22,7 +21,7 @@ from uniformer_mm.checkpoint import IMAGE_ARCHS
 from uniformer_mm.registry import MODELS
 from ..blocks import AttentionBlock, ConvBlock, ConvDownsample, ConvStem, PatchEmbed
 from ..pretrained import PretrainedInitMixin
-from .base import FrozenStagesMixin
+from .base import FrozenStagesMixin, stage_layer_depth
 
 __all__ = ['UniFormer']
 
@@ -358,11 +357,10 @@ class UniFormer(PretrainedInitMixin, FrozenStagesMixin, BaseModule):
     def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
         """Layer index of a parameter for layer-wise learning-rate decay.
 
-        Blocks are numbered 1..N over all stages (N = ``sum(depths)``); the stem
-        ``patch_embed1`` is 0, ``patch_embed{k}`` shares the index of the first block of stage
-        k, and everything after the last block (output / final norms, and any parameter outside
-        ``prefix``: necks and heads) gets N + 1, i.e. the full learning rate. Used by
-        mmpretrain's ``LearningRateDecayOptimWrapperConstructor`` and by
+        Blocks are numbered 1..N over all stages, the stem is 0 and everything after the last
+        block (and outside ``prefix``) is N + 1; see
+        :func:`~uniformer_mm.models.backbones.base.stage_layer_depth`. Used by mmpretrain's
+        ``LearningRateDecayOptimWrapperConstructor`` and by
         ``uniformer_mm.LayerDecayOptimWrapperConstructor`` (scale
         ``decay ** (N + 2 - 1 - layer)``).
 
@@ -373,18 +371,7 @@ class UniFormer(PretrainedInitMixin, FrozenStagesMixin, BaseModule):
         Returns:
             tuple[int, int]: ``(layer index, number of layers N + 2)``.
         """
-        num_layers = sum(self.depths) + 2
-        if not param_name.startswith(prefix):
-            return num_layers - 1, num_layers
-        name = param_name[len(prefix):]
-        starts = [sum(self.depths[:i]) for i in range(self.num_stages)]
-        m = re.match(r'(patch_embed|blocks)(\d)\.(\d+)?', name)
-        if m is None:
-            return num_layers - 1, num_layers
-        stage = int(m.group(2)) - 1
-        if m.group(1) == 'patch_embed':
-            return (0 if stage == 0 else starts[stage] + 1), num_layers
-        return starts[stage] + int(m.group(3)) + 1, num_layers
+        return stage_layer_depth(param_name, prefix, self.depths)
 
     # ------------------------------------------------------------------ forward
     def _check_input(self, x: torch.Tensor) -> None:

@@ -20,7 +20,6 @@ concatenated them into the feature tensor, i.e. carried them as floats).
 See ``shared/reference/uniformer_official.md`` sections 2.3, 3.2 and 4.3.
 """
 import copy
-import re
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -31,7 +30,7 @@ from mmengine.model import BaseModule
 from uniformer_mm.registry import MODELS
 from ..blocks import AttentionBlock, ConvBlock, ConvStem, MultiheadAttention, PatchEmbed
 from ..pretrained import PretrainedInitMixin
-from .base import FrozenStagesMixin
+from .base import FrozenStagesMixin, stage_layer_depth
 
 __all__ = [
     'LIGHT_ARCHS', 'LightAttention', 'EvoSABlock', 'UniFormerLight', 'UniFormerLight3D',
@@ -306,6 +305,8 @@ class _UniFormerLightBase(PretrainedInitMixin, FrozenStagesMixin, BaseModule):
     _modes = ('cls', 'dense')
     #: Named architectures (also lets the loader resolve ``meta['arch']`` names).
     arch_zoo = LIGHT_ARCHS
+    #: Tokens that enter with a later stage (0-based) and share its layer-decay index.
+    _STAGE_TOKENS = {'cls_token': 2, 'cls_upsample.': 3}
 
     def __init__(self,
                  arch: Union[str, dict] = 'xxs',
@@ -506,11 +507,10 @@ class _UniFormerLightBase(PretrainedInitMixin, FrozenStagesMixin, BaseModule):
     def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
         """Layer index of a parameter for layer-wise learning-rate decay.
 
-        Numbered as :meth:`uniformer_mm.models.UniFormer.get_layer_depth`: blocks are 1..N
-        over all stages (N = ``sum(depths)``), ``patch_embed1`` is 0, ``patch_embed{k}``
-        shares the index of the first block of stage k, and so do the tokens entering there
-        (``cls_token`` with stage 3, ``cls_upsample`` with stage 4); the output norms and
-        everything outside ``prefix`` (heads) get N + 1.
+        Numbered as :meth:`uniformer_mm.models.UniFormer.get_layer_depth` (see
+        :func:`~uniformer_mm.models.backbones.base.stage_layer_depth`); the tokens entering
+        with a stage share the index of its first block (``cls_token`` with stage 3,
+        ``cls_upsample`` with stage 4).
 
         Args:
             param_name (str): The parameter's name in the model.
@@ -519,23 +519,8 @@ class _UniFormerLightBase(PretrainedInitMixin, FrozenStagesMixin, BaseModule):
         Returns:
             tuple[int, int]: ``(layer index, number of layers N + 2)``.
         """
-        depths = self.arch_settings['depths']
-        num_layers = sum(depths) + 2
-        if not param_name.startswith(prefix):
-            return num_layers - 1, num_layers
-        name = param_name[len(prefix):]
-        starts = [sum(depths[:i]) for i in range(4)]
-        if name.startswith('cls_token'):
-            return starts[2] + 1, num_layers
-        if name.startswith('cls_upsample.'):
-            return starts[3] + 1, num_layers
-        m = re.match(r'(patch_embed|blocks)([1-4])\.(\d+)?', name)
-        if m is None:
-            return num_layers - 1, num_layers
-        stage = int(m.group(2)) - 1
-        if m.group(1) == 'patch_embed':
-            return (0 if stage == 0 else starts[stage] + 1), num_layers
-        return starts[stage] + int(m.group(3)) + 1, num_layers
+        return stage_layer_depth(param_name, prefix, self.arch_settings['depths'],
+                                 self._STAGE_TOKENS)
 
     # -- forward ------------------------------------------------------------------------------
     def _check_input(self, x: Tensor) -> None:

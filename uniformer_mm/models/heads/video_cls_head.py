@@ -5,15 +5,15 @@ Registered lazily as ``uniformer_mm.UniFormerClsHead``; use it as ``cls_head`` o
 """
 import copy
 import logging
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
 from mmaction.models.heads.base import BaseHead
 from mmengine.logging import print_log
 
-from uniformer_mm.checkpoint import (CheckpointError, ShapeMismatchError, load_checkpoint_file,
-                                     strip_prefix, unwrap_state_dict)
+from uniformer_mm.checkpoint import ShapeMismatchError
+from uniformer_mm.checkpoint.loading import read_state_dict
 from uniformer_mm.checkpoint.video import HEAD_PREFIXES, extract_video_head
 from ..pretrained import PretrainedInitMixin
 
@@ -93,12 +93,7 @@ class UniFormerClsHead(PretrainedInitMixin, BaseHead):
             ShapeMismatchError: The classifier's input width differs from ``in_channels``
                 (the file belongs to another architecture).
         """
-        state_dict: Dict[str, torch.Tensor] = unwrap_state_dict(load_checkpoint_file(filename))
-        if prefix:
-            state_dict = strip_prefix(state_dict, prefix)
-            if not state_dict:
-                raise CheckpointError(f'no key of {filename!r} starts with prefix {prefix!r}')
-        head = extract_video_head(state_dict)
+        head = extract_video_head(read_state_dict(filename, prefix))
         if head is None:
             print_log(f'MISSING classifier: {filename} has no {" / ".join(HEAD_PREFIXES)} '
                       'weights; fc_cls keeps its initialisation.', logger='current',
