@@ -1,7 +1,7 @@
 # Demo (make demo): Mask R-CNN with a tiny dense UniFormer (hybrid window/global attention, as
 # the paper's detectors) + FPN on the generated COCO instances (person + ball, polygon masks).
 # Data root: $UNIFORMER_MM_DEMO_DATA (default work_dirs/demo/data).
-_base_ = ['mmdet::_base_/default_runtime.py']
+_base_ = ['mmdet::_base_/default_runtime.py', './_base_/iter_schedule.py']
 
 data_root = '{{$UNIFORMER_MM_DEMO_DATA:work_dirs/demo/data}}/coco/'
 classes = ('person', 'ball')
@@ -94,14 +94,12 @@ val_evaluator = dict(type='CocoMetric', ann_file=data_root + 'annotations/instan
                      metric=['bbox', 'segm'], format_only=False)
 test_evaluator = val_evaluator
 
-# The paper's detection optimizer (AdamW, no decay on norms), with a demo-sized LR schedule.
+# The paper's detection optimizer (AdamW, no decay on norms); the demo-sized schedule of
+# ./_base_/iter_schedule.py, 16 iterations.
 optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.999),
                                     weight_decay=0.05),
                      paramwise_cfg=dict(custom_keys={'norm': dict(decay_mult=0.)}))
-param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5)]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=16, val_interval=16)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
+train_cfg = dict(max_iters=16, val_interval=16)
 auto_scale_lr = dict(enable=False, base_batch_size=2)
 
 default_hooks = dict(
@@ -110,4 +108,3 @@ default_hooks = dict(
     visualization=dict(type='DetVisualizationHook', score_thr=0.3))
 log_processor = dict(by_epoch=False)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
-randomness = dict(seed=0)

@@ -1,7 +1,7 @@
 # Demo (make demo): the paper's semantic FPN with a tiny dense UniFormer on the generated
 # ADE20K-style data (images/ + annotations/ label PNGs, label 0 = "other", reduce_zero_label).
 # Data root: $UNIFORMER_MM_DEMO_DATA (default work_dirs/demo/data).
-_base_ = ['mmseg::_base_/default_runtime.py']
+_base_ = ['mmseg::_base_/default_runtime.py', './_base_/iter_schedule.py']
 
 data_root = '{{$UNIFORMER_MM_DEMO_DATA:work_dirs/demo/data}}/ade/'
 classes = ('ground', 'disk', 'square')
@@ -56,13 +56,9 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
 
-# The paper's FPN optimizer (AdamW, wd 1e-4), demo-sized schedule.
+# The paper's FPN optimizer (AdamW, wd 1e-4); the demo-sized schedule is ./_base_/iter_schedule.py.
 optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=2e-3, weight_decay=1e-4))
-param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5)]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=20, val_interval=20)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
 auto_scale_lr = dict(enable=False, base_batch_size=4)
 
 default_hooks = dict(
@@ -71,4 +67,3 @@ default_hooks = dict(
     visualization=dict(type='SegVisualizationHook'))
 log_processor = dict(by_epoch=False)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
-randomness = dict(seed=0)

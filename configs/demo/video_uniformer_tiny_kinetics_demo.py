@@ -1,7 +1,7 @@
 # Demo (make demo): a tiny UniFormer video recognizer on the generated Kinetics-style data
 # (MPEG-4 videos + "<file> <label>" list files), decoded with PyAV.
 # Data root: $UNIFORMER_MM_DEMO_DATA (default work_dirs/demo/data).
-_base_ = ['mmaction::_base_/default_runtime.py']
+_base_ = ['mmaction::_base_/default_runtime.py', './_base_/iter_schedule.py']
 
 data_root = '{{$UNIFORMER_MM_DEMO_DATA:work_dirs/demo/data}}/kinetics/'
 classes = ('move_right', 'move_left', 'move_down', 'move_up')
@@ -48,14 +48,11 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='AccMetric')
 test_evaluator = val_evaluator
 
-# The paper's video optimizer (AdamW, wd 0.05, no decay on 1-D params), demo-sized schedule.
+# The paper's video optimizer (AdamW, wd 0.05, no decay on 1-D params); the demo-sized schedule
+# is ./_base_/iter_schedule.py.
 optim_wrapper = dict(optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
                      paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0.),
                      clip_grad=dict(max_norm=20, norm_type=2))
-param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=5)]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=20, val_interval=20)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
 auto_scale_lr = dict(enable=False, base_batch_size=4)
 
 default_hooks = dict(
@@ -64,4 +61,3 @@ default_hooks = dict(
                     save_best=None))
 log_processor = dict(by_epoch=False)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
-randomness = dict(seed=0)

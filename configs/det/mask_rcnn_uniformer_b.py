@@ -1,8 +1,4 @@
 # Mask R-CNN, UniFormer-B (hybrid window 14), 1x: 47.4 box / 43.1 mask AP
 # (object_detection/exp/mask_rcnn_1x_hybrid_base: drop path 0.3, no checkpointing).
 _base_ = './_base_/mask_rcnn_uniformer_fpn.py'
-model = dict(
-    backbone=dict(
-        arch='base',
-        drop_path_rate=0.3,
-        init_cfg=dict(checkpoint='pretrained/uniformer_base_in1k.pth')))
+model = dict(backbone=dict(**_base_.uniformer_b, drop_path_rate=0.3))

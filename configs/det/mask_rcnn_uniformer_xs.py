@@ -3,13 +3,7 @@
 # train in fp32 (mixed precision gave NaN losses).
 _base_ = './_base_/mask_rcnn_uniformer_fpn.py'
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='uniformer_mm.UniFormerLight',
-        arch='xs',
-        mode='dense',
-        out_indices=(0, 1, 2, 3),
-        drop_path_rate=0.15,
-        init_cfg=dict(type='Pretrained', checkpoint='pretrained/uniformer_xs_224_in1k.pth')),
+    backbone=dict(_delete_=True, **_base_.uniformer_xs, out_indices=(0, 1, 2, 3),
+                  drop_path_rate=0.15),
     neck=dict(in_channels=[64, 128, 256, 512]))
 optim_wrapper = dict(type='OptimWrapper')

@@ -2,12 +2,6 @@
 # 0.1, ImageNet weights at 224).
 _base_ = './_base_/fpn_uniformer.py'
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='uniformer_mm.UniFormerLight',
-        arch='xs',
-        mode='dense',
-        out_indices=(0, 1, 2, 3),
-        drop_path_rate=0.1,
-        init_cfg=dict(type='Pretrained', checkpoint='pretrained/uniformer_xs_224_in1k.pth')),
+    backbone=dict(_delete_=True, **_base_.uniformer_xs, out_indices=(0, 1, 2, 3),
+                  drop_path_rate=0.1),
     neck=dict(in_channels=[64, 128, 256, 512]))

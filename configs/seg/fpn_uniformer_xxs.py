@@ -2,8 +2,5 @@
 # path).
 _base_ = './fpn_uniformer_xs.py'
 model = dict(
-    backbone=dict(
-        arch='xxs',
-        drop_path_rate=0.,
-        init_cfg=dict(checkpoint='pretrained/uniformer_xxs_224_in1k.pth')),
+    backbone=dict(**_base_.uniformer_xxs, drop_path_rate=0.),
     neck=dict(in_channels=[56, 112, 224, 448]))

@@ -2,9 +2,4 @@
 # tested with global attention (exp/upernet_global_base + test_config_g.py: drop path 0.4,
 # checkpointing of the first 2 stage-3 blocks to save memory).
 _base_ = './_base_/upernet_uniformer.py'
-model = dict(
-    backbone=dict(
-        arch='base',
-        drop_path_rate=0.4,
-        with_cp=(0, 0, 2, 0),
-        init_cfg=dict(checkpoint='pretrained/uniformer_base_in1k.pth')))
+model = dict(backbone=dict(**_base_.uniformer_b, drop_path_rate=0.4, with_cp=(0, 0, 2, 0)))

@@ -35,13 +35,12 @@ test_dataloader = val_dataloader
 
 # lr 5e-4 x 4096 / 512; fp32.
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=4e-3))
+# The base's warm-up and cosine schedule, longer.
 warmup_epochs = 30
 cosine_epochs = 600
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=warmup_epochs,
-         end=cosine_epochs),
+    dict(_base_.param_scheduler[0], end=warmup_epochs),
+    dict(_base_.param_scheduler[1], begin=warmup_epochs, end=cosine_epochs),
 ]
 train_cfg = dict(max_epochs=cosine_epochs + 10)
 custom_hooks = [dict(type='EMAHook', momentum=1e-4, priority='ABOVE_NORMAL')]

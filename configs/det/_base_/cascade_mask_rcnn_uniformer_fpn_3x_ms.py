@@ -11,14 +11,6 @@ _base_ = [
 # The ConvNeXt config imports mmpretrain for its backbone; UniFormer needs no import.
 custom_imports = dict(imports=[], allow_failed_imports=False)
 checkpoint_file = None  # ConvNeXt's checkpoint variable; the backbone names its own file.
-model = dict(
-    backbone=dict(_delete_=True, **_base_.uniformer_backbone),
-    neck=dict(in_channels=_base_.uniformer_neck_in_channels))
-optim_wrapper = dict(_delete_=True, **_base_.uniformer_optim_wrapper)
-max_epochs = 36
-param_scheduler = [
-    _base_.uniformer_warmup,
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[27, 33],
-         gamma=0.1),
-]
-auto_scale_lr = dict(base_batch_size=16)
+model = _base_.uniformer_model
+optim_wrapper = _base_.uniformer_optim_wrapper
+param_scheduler = _base_.uniformer_schedule_3x

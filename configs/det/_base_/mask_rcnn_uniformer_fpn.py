@@ -8,15 +8,6 @@ _base_ = [
 ]
 
 pretrained = None  # Swin's checkpoint variable; the backbone names its own file.
-model = dict(
-    backbone=dict(_delete_=True, **_base_.uniformer_backbone),
-    neck=dict(in_channels=_base_.uniformer_neck_in_channels))
-optim_wrapper = dict(_delete_=True, **_base_.uniformer_optim_wrapper)
-max_epochs = 12
-param_scheduler = [
-    _base_.uniformer_warmup,
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[8, 11],
-         gamma=0.1),
-]
-# 8 GPUs x 2 images (`--auto-scale-lr` rescales the lr for another total batch).
-auto_scale_lr = dict(base_batch_size=16)
+model = _base_.uniformer_model
+optim_wrapper = _base_.uniformer_optim_wrapper
+param_scheduler = _base_.uniformer_schedule_1x

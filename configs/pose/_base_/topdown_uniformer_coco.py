@@ -7,21 +7,17 @@
 # the person detector (COCO_val2017_detections_AP_H_56_person.json).
 # mmpose's ResNet-50 256x192 top-down config has the model, data and evaluation; this file
 # sets UniFormer-S at 256x192 (lr 2e-3, 8 GPUs x 128, drop path 0.2, sigma 2).
-_base_ = 'mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_res50_8xb64-210e_coco-256x192.py'
+_base_ = [
+    'mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_res50_8xb64-210e_coco-256x192.py',
+    '../../_base_/uniformer_backbones.py',
+]
 
 codec = dict(
     type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2)
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='uniformer_mm.UniFormer',
-        arch='small',
-        out_indices=(3, ),
-        final_norm=False,  # the official pose backbone returns norm4(stage 4)
-        attn_type='global',
-        drop_path_rate=0.2,
-        norm_eval=False,  # the official backbones keep BN trainable
-        init_cfg=dict(type='Pretrained', checkpoint='pretrained/uniformer_small_in1k.pth')),
+    # The official pose backbone returns only stage 4, after its own LayerNorm (norm4).
+    backbone=dict(_delete_=True, **_base_.uniformer_s, out_indices=(3, ), attn_type='global',
+                  drop_path_rate=0.2),
     head=dict(in_channels=512, decoder=codec))
 
 # mmpose 0.16's augmentation: flip, half body (> 8 visible joints, p 0.3), scale factor

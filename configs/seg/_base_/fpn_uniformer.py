@@ -9,22 +9,15 @@ _base_ = [
     'mmseg::_base_/datasets/ade20k.py',
     'mmseg::_base_/schedules/schedule_80k.py',
     'mmseg::_base_/default_runtime.py',
+    '../../_base_/uniformer_backbones.py',
 ]
 
 crop_size = (512, 512)
 model = dict(
     data_preprocessor=dict(size=crop_size),
     pretrained=None,
-    backbone=dict(
-        _delete_=True,
-        type='uniformer_mm.UniFormer',
-        arch='small',
-        out_indices=(0, 1, 2, 3),
-        final_norm=False,
-        attn_type='global',
-        drop_path_rate=0.1,
-        norm_eval=False,  # the official backbones keep BN trainable
-        init_cfg=dict(type='Pretrained', checkpoint='pretrained/uniformer_small_in1k.pth')),
+    backbone=dict(_delete_=True, **_base_.uniformer_s, out_indices=(0, 1, 2, 3),
+                  attn_type='global', drop_path_rate=0.1),
     neck=dict(in_channels=[64, 128, 320, 512]),
     decode_head=dict(num_classes=150))
 

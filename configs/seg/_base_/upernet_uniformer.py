@@ -6,20 +6,15 @@
 # 2048x512; the multi-scale + flip column is mmseg's TTA (`tools/test.py --tta`: ratios
 # 0.5-1.75 and flips, as the official `--aug-test`).
 # mmseg's Swin-T UperNet 160k config is that recipe; its backbone is replaced here.
-_base_ = 'mmseg::swin/swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-512x512.py'
+_base_ = [
+    'mmseg::swin/swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-512x512.py',
+    '../../_base_/uniformer_backbones.py',
+]
 
 checkpoint_file = None  # Swin's checkpoint variable; the backbone names its own file.
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='uniformer_mm.UniFormer',
-        arch='small',
-        out_indices=(0, 1, 2, 3),
-        final_norm=False,
-        attn_type='global',
-        drop_path_rate=0.25,
-        norm_eval=False,  # the official backbones keep BN trainable
-        init_cfg=dict(type='Pretrained', checkpoint='pretrained/uniformer_small_in1k.pth')),
+    backbone=dict(_delete_=True, **_base_.uniformer_s, out_indices=(0, 1, 2, 3),
+                  attn_type='global', drop_path_rate=0.25),
     decode_head=dict(in_channels=[64, 128, 320, 512]),
     auxiliary_head=dict(in_channels=320))
 # 8 GPUs x 2 images (`--auto-scale-lr` rescales the lr for another total batch).
