@@ -1,9 +1,6 @@
 # UniFormer-B, Something-Something V2, 32 frames, from Kinetics-600: 71.2 top-1,
 # 1 clip x 3 crops (exp/uniformer_b32_sthv2_prek600: drop path 0.5, 32 videos per step,
 # lr 2e-4).
-_base_ = './uniformer_s_32_sthv2_prek600.py'
-model = dict(
-    backbone=dict(
-        arch='base',
-        drop_path_rate=0.5,
-        init_cfg=dict(checkpoint='pretrained/uniformer_base_k600_16x4.pth')))
+_base_ = './uniformer_b_32_sthv2_prek400.py'
+# The Kinetics-400 config with the Kinetics-600 weights.
+model = dict(backbone=dict(init_cfg=dict(checkpoint='pretrained/uniformer_base_k600_16x4.pth')))

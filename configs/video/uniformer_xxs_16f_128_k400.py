@@ -1,23 +1,3 @@
 # UniFormer-XXS, Kinetics-400, 16 frames at 128x128: 73.3 top-1, 1 clip x 1 crop
 # (exp_light/uniformer_xxs16_128_k400: `Uniformer_light_fp32`; lr 8e-4).
-_base_ = './_base_/uniformer_light_k400.py'
-# The base pipelines at 16 frames, 128x128 (test short side 160).
-clip_len, img_size, short_side = 16, 128, 160
-train_pipeline = [
-    {**t, 'clip_len': clip_len} if t['type'] == 'UniformSample' else
-    {**t, 'scale': (img_size, img_size)} if t['type'] == 'Resize' and not t.get('keep_ratio', 1)
-    else t for t in _base_.train_pipeline
-]
-test_pipeline = [
-    {**t, 'clip_len': clip_len} if t['type'] == 'UniformSample' else
-    {**t, 'scale': (-1, short_side)} if t['type'] == 'Resize' else
-    {**t, 'crop_size': img_size} if t['type'] == 'CenterCrop' else t
-    for t in _base_.test_pipeline
-]
-val_pipeline = test_pipeline
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
-test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-model = dict(
-    backbone=dict(
-        init_cfg=dict(checkpoint='pretrained/uniformer_xxs_128_in1k.pth')))
+_base_ = './_base_/uniformer_light_128_k400.py'

@@ -2,27 +2,13 @@
 # (exp_light/uniformer_xxs8_128_k400:
 # `Uniformer_light_ls_fp32`, i.e. layer scale 0.1 in every block; timm's plain `rand`
 # RandAugment (m10-n2); lr 4e-4).
-_base_ = './_base_/uniformer_light_k400.py'
-# The base pipelines at 8 frames, 128x128 (test short side 160).
-clip_len, img_size, short_side = 8, 128, 160
-train_pipeline = [
-    {**t, 'clip_len': clip_len} if t['type'] == 'UniformSample' else
-    {**t, 'scale': (img_size, img_size)} if t['type'] == 'Resize' and not t.get('keep_ratio', 1)
-    else {**t, 'magnitude': 10, 'num_layers': 2} if t['type'] == 'PytorchVideoWrapper'
-    else t for t in _base_.train_pipeline
-]
-test_pipeline = [
-    {**t, 'clip_len': clip_len} if t['type'] == 'UniformSample' else
-    {**t, 'scale': (-1, short_side)} if t['type'] == 'Resize' else
-    {**t, 'crop_size': img_size} if t['type'] == 'CenterCrop' else t
-    for t in _base_.test_pipeline
-]
+_base_ = './uniformer_xxs_4f_128_k400.py'
+# The 4-frame config at 8 frames.
+clip_len = 8
+train_pipeline, test_pipeline = (
+    [{**t, 'clip_len': clip_len} if t['type'] == 'UniformSample' else t for t in pipeline]
+    for pipeline in (_base_.train_pipeline, _base_.test_pipeline))
 val_pipeline = test_pipeline
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-model = dict(
-    backbone=dict(
-        layer_scale_init=0.1,
-        init_cfg=dict(checkpoint='pretrained/uniformer_xxs_128_in1k.pth')))
-optim_wrapper = dict(optimizer=dict(lr=4e-4))

@@ -58,6 +58,7 @@ train_pipeline = [
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
 ]
+# Validation: 1 clip x 1 centre crop of 224 on a short side of 224; test: the same with 4 clips.
 val_pipeline = [
     dict(type='DecordInit'),
     dict(type='SampleFrames', clip_len=16, frame_interval=4, num_clips=1, test_mode=True),
@@ -67,15 +68,8 @@ val_pipeline = [
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
 ]
-test_pipeline = [
-    dict(type='DecordInit'),
-    dict(type='SampleFrames', clip_len=16, frame_interval=4, num_clips=4, test_mode=True),
-    dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 224)),
-    dict(type='CenterCrop', crop_size=224),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs'),
-]
+test_pipeline = [{**t, 'num_clips': 4} if t['type'] == 'SampleFrames' else t
+                 for t in val_pipeline]
 
 repeat_sample = 2  # official AUG.NUM_SAMPLE
 train_dataloader = dict(
@@ -102,17 +96,10 @@ val_dataloader = dict(
         data_prefix=dict(video=data_root_val),
         pipeline=val_pipeline,
         test_mode=True))
-test_dataloader = dict(
+test_dataloader = dict(  # the validation loader with one video (4 clips) per batch
+    val_dataloader,
     batch_size=1,
-    num_workers=8,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        ann_file=ann_file_test,
-        data_prefix=dict(video=data_root_val),
-        pipeline=test_pipeline,
-        test_mode=True))
+    dataset=dict(val_dataloader['dataset'], ann_file=ann_file_test, pipeline=test_pipeline))
 val_evaluator = dict(type='AccMetric')
 test_evaluator = val_evaluator
 

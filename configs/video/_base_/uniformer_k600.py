@@ -5,11 +5,10 @@ _base_ = './uniformer_k400.py'
 num_classes = 600
 model = dict(
     cls_head=dict(num_classes=num_classes),
-    data_preprocessor=dict(
-        blending=dict(augments=[
-            dict(type='MixupBlending', alpha=0.8, num_classes=num_classes),
-            dict(type='CutmixBlending', alpha=1., num_classes=num_classes),
-        ])))
+    # the base's mixup / cutmix with these classes
+    data_preprocessor=dict(blending=dict(augments=[
+        {**a, 'num_classes': num_classes} for a in _base_.model.data_preprocessor.blending.augments
+    ])))
 
 data_root = 'data/kinetics600/videos_train'
 data_root_val = 'data/kinetics600/videos_val'

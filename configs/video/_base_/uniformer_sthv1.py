@@ -17,39 +17,25 @@ ann_file_test = ann_file_val
 filename_tmpl = '{:05d}.jpg'
 
 # The V2 pipelines with frame files instead of a decoded video.
-train_pipeline = [dict(type='RawFrameDecode') if t['type'] == 'DecordDecode' else t
-                  for t in _base_.train_pipeline if t['type'] != 'DecordInit']
-val_pipeline = [dict(type='RawFrameDecode') if t['type'] == 'DecordDecode' else t
-                for t in _base_.val_pipeline if t['type'] != 'DecordInit']
-test_pipeline = [dict(type='RawFrameDecode') if t['type'] == 'DecordDecode' else t
-                 for t in _base_.test_pipeline if t['type'] != 'DecordInit']
+train_pipeline, val_pipeline, test_pipeline = (
+    [dict(type='RawFrameDecode') if t['type'] == 'DecordDecode' else t
+     for t in pipeline if t['type'] != 'DecordInit']
+    for pipeline in (_base_.train_pipeline, _base_.val_pipeline, _base_.test_pipeline))
+
+
+def rawframe_dataset(ann_file, root, pipeline, **kwargs):
+    """A frame dataset in place of the V2 one (and of its repeated-augmentation wrapper)."""
+    return dict(_delete_=True, type=dataset_type, ann_file=ann_file, data_prefix=dict(img=root),
+                filename_tmpl=filename_tmpl, pipeline=pipeline, **kwargs)
+
+
 train_dataloader = dict(
     collate_fn=dict(_delete_=True, type='pseudo_collate'),
-    dataset=dict(
-        _delete_=True,
-        type=dataset_type,
-        ann_file=ann_file_train,
-        data_prefix=dict(img=data_root),
-        filename_tmpl=filename_tmpl,
-        pipeline=train_pipeline))
+    dataset=rawframe_dataset(ann_file_train, data_root, train_pipeline))
 val_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type=dataset_type,
-        ann_file=ann_file_val,
-        data_prefix=dict(img=data_root_val),
-        filename_tmpl=filename_tmpl,
-        pipeline=val_pipeline,
-        test_mode=True))
+    dataset=rawframe_dataset(ann_file_val, data_root_val, val_pipeline, test_mode=True))
 test_dataloader = dict(
-    dataset=dict(
-        _delete_=True,
-        type=dataset_type,
-        ann_file=ann_file_test,
-        data_prefix=dict(img=data_root_val),
-        filename_tmpl=filename_tmpl,
-        pipeline=test_pipeline,
-        test_mode=True))
+    dataset=rawframe_dataset(ann_file_test, data_root_val, test_pipeline, test_mode=True))
 
 max_epochs = 60
 train_cfg = dict(max_epochs=max_epochs)

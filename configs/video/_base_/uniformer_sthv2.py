@@ -14,11 +14,10 @@ model = dict(
         drop_path_rate=0.3,
         init_cfg=dict(checkpoint='pretrained/uniformer_small_k400_16x4.pth')),
     cls_head=dict(num_classes=num_classes),
-    data_preprocessor=dict(
-        blending=dict(augments=[
-            dict(type='MixupBlending', alpha=0.8, num_classes=num_classes),
-            dict(type='CutmixBlending', alpha=1., num_classes=num_classes),
-        ])))
+    # the base's mixup / cutmix with these classes
+    data_preprocessor=dict(blending=dict(augments=[
+        {**a, 'num_classes': num_classes} for a in _base_.model.data_preprocessor.blending.augments
+    ])))
 
 data_root = 'data/sthv2/videos'
 data_root_val = data_root
@@ -35,12 +34,8 @@ val_pipeline = [
     dict(type='UniformSample', clip_len=clip_len, test_mode=True)
     if t['type'] == 'SampleFrames' else t for t in _base_.val_pipeline
 ]
-test_pipeline = [
-    dict(type='UniformSample', clip_len=clip_len, test_mode=True)
-    if t['type'] == 'SampleFrames' else
-    dict(type='ThreeCrop', crop_size=224) if t['type'] == 'CenterCrop' else t
-    for t in _base_.test_pipeline
-]
+test_pipeline = [dict(type='ThreeCrop', crop_size=224) if t['type'] == 'CenterCrop' else t
+                 for t in val_pipeline]
 train_dataloader = dict(
     dataset=dict(
         ann_file=ann_file_train, data_prefix=dict(video=data_root), pipeline=train_pipeline))
