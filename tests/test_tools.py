@@ -345,6 +345,37 @@ def test_tools_report_config_errors(tmp_path):
     assert 'Traceback' not in r.stderr
 
 
+def test_exit_on_error(monkeypatch):
+    """The one error exit of every tool: ``error: <message>`` with status 1, or the traceback."""
+    from uniformer_mm.engine.cli import USER_ERRORS, exit_on_error
+    monkeypatch.delenv('UNIFORMER_MM_DEBUG', raising=False)
+    with pytest.raises(SystemExit) as info:
+        with exit_on_error(*USER_ERRORS):
+            raise FileNotFoundError("config file 'x.py' does not exist")
+    assert info.value.code == "error: config file 'x.py' does not exist"  # printed; status 1
+    with pytest.raises(KeyError):  # not listed: a bug, its traceback is kept
+        with exit_on_error(*USER_ERRORS):
+            raise KeyError('k')
+    with exit_on_error(ValueError):
+        pass
+    monkeypatch.setenv('UNIFORMER_MM_DEBUG', '1')
+    with pytest.raises(ValueError, match='bad value'):
+        with exit_on_error(ValueError):
+            raise ValueError('bad value')
+    with pytest.raises(TypeError):
+        with exit_on_error():
+            pass
+
+
+@pytest.mark.parametrize('tool', ['tools/demo/image_demo.py', 'tools/demo/video_demo.py'])
+def test_demo_help_imports_neither_torch_nor_uniformer_mm(tool):
+    # The demos import uniformer_mm (seconds) only after parsing, so --help stays instant.
+    r = run_tool(['-X', 'importtime', tool, '--help'])
+    assert r.returncode == 0 and 'usage:' in r.stdout, r.stderr[-3000:]
+    imported = {line.rsplit('|', 1)[-1].strip() for line in r.stderr.splitlines()}
+    assert not imported & {'torch', 'uniformer_mm'}
+
+
 @pytest.mark.parametrize('tool', ['tools/train.py', 'tools/test.py'])
 def test_config_of_an_uninstalled_toolbox(tool):
     # mmdet made unimportable in the child process, as on a machine without it.

@@ -15,9 +15,7 @@ Examples::
 """
 import argparse
 import json
-import os
 import os.path as osp
-import sys
 
 from uniformer_mm.engine import cli
 
@@ -50,8 +48,7 @@ def main(argv=None) -> dict:
 
     from uniformer_mm.checkpoint import CheckpointError
 
-    debug = bool(os.environ.get('UNIFORMER_MM_DEBUG'))
-    try:
+    with cli.exit_on_error(*cli.USER_ERRORS):
         if not args.checkpoint.startswith(('http://', 'https://')) and not osp.isfile(
                 args.checkpoint):
             raise FileNotFoundError(f'checkpoint file {args.checkpoint!r} does not exist')
@@ -71,19 +68,13 @@ def main(argv=None) -> dict:
             cli.enable_tta(cfg)
         if args.out:
             cli.add_dump_results(cfg, args.out)
-    except (FileNotFoundError, ImportError, ValueError) as e:
-        if debug:
-            raise
-        sys.exit(f'error: {e}')
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    try:
+    # A refused or mismatched checkpoint (another architecture or toolbox, missing keys of an
+    # official layout) is the user's to fix; the message names the file and the config.
+    with cli.exit_on_error(CheckpointError, ValueError, KeyError):
         cli.load_test_checkpoint(runner.model, args.checkpoint, args.config, scope=scope,
                                  logger=runner.logger)
-    except (CheckpointError, ValueError, KeyError) as e:
-        if debug:
-            raise
-        sys.exit(f'error: {e}')
     metrics = runner.test()
     if runner.rank == 0:
         # One machine-readable place for the numbers (the log has them too).

@@ -9,7 +9,6 @@ Examples::
 """
 import argparse
 import os
-import sys
 
 from uniformer_mm.engine import cli
 
@@ -38,7 +37,8 @@ def main(argv=None) -> None:
 
     from uniformer_mm.checkpoint import CheckpointError
 
-    try:
+    # configuration mistakes: one clear line instead of a traceback from deep inside
+    with cli.exit_on_error(*cli.USER_ERRORS):
         cfg = cli.load_config(args.config, args.cfg_options)
         cli.check_data_paths(cfg, ('train', 'val'))
         if args.resume not in (None, 'auto') and '://' not in args.resume and \
@@ -53,32 +53,20 @@ def main(argv=None) -> None:
             cli.enable_amp(cfg)
         if args.auto_scale_lr:
             cli.enable_auto_scale_lr(cfg)
-    except (FileNotFoundError, ImportError, ValueError) as e:
-        # configuration mistakes: one clear line instead of a traceback from deep inside
-        if os.environ.get('UNIFORMER_MM_DEBUG'):
-            raise
-        sys.exit(f'error: {e}')
     if args.resume == 'auto':
         # The newest complete checkpoint (mmengine would take last_checkpoint blindly, which
         # may name a deleted or half-written file after a kill); none: a fresh start.
-        try:
+        with cli.exit_on_error(FileNotFoundError):
             latest = cli.find_resume_checkpoint(cfg.work_dir)
-        except FileNotFoundError as e:
-            if os.environ.get('UNIFORMER_MM_DEBUG'):
-                raise
-            sys.exit(f'error: {e}')
         cfg.resume, cfg.load_from = latest is not None, latest
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    try:
+    # Only checkpoint errors while training: a refused, damaged or mismatched file (--resume,
+    # load_from, a Pretrained init_cfg) has a message that says which and what to do; any
+    # other error inside the loop is a bug whose traceback is needed.
+    with cli.exit_on_error(CheckpointError):
         runner.train()
-    except CheckpointError as e:
-        # A refused, damaged or mismatched file (--resume, load_from, a Pretrained init_cfg):
-        # the message says which and what to do; the traceback would only show mmengine.
-        if os.environ.get('UNIFORMER_MM_DEBUG'):
-            raise
-        sys.exit(f'error: {e}')
 
 
 if __name__ == '__main__':

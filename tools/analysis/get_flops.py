@@ -271,10 +271,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Print the parameters and FLOPs of a config."""
     args = parse_args(argv)
-    try:
+    from uniformer_mm.engine import cli  # after parsing: --help stays fast
+
+    with cli.exit_on_error(FileNotFoundError, ValueError):  # a wrong path or --shape
         result = complexity_of_config(args.config, args.shape, args.cfg_options)
-    except (FileNotFoundError, ValueError) as e:  # a wrong path or --shape: one clear line
-        raise SystemExit(f'error: {e}')
     if args.table:
         print(result['table'])
     shape = 'x'.join(str(s) for s in result['shape'])

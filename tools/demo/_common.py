@@ -1,24 +1,21 @@
 """What ``tools/demo/image_demo.py`` and ``tools/demo/video_demo.py`` share.
 
 Both take ``INPUT CONFIG CHECKPOINT --out PNG``, check the cheap things before the slow model
-load, turn a user's mistake into one ``error: ...`` line (the traceback with
-``UNIFORMER_MM_DEBUG=1``) and write the drawing as PNG. Only the inference and the drawing
-differ per demo.
+load and write the drawing as PNG. Only the inference and the drawing differ per demo. A
+user's mistake becomes one ``error: ...`` line through
+:func:`uniformer_mm.engine.cli.exit_on_error`, imported after the arguments are parsed.
 
 The demos import this file as ``_common`` (Python puts a script's folder first on
 ``sys.path``; ``tools/`` is not a package). It imports neither torch nor uniformer_mm at the
 top, so that ``--help`` and argument errors stay instant.
 """
 import argparse
-import contextlib
 import os
 import os.path as osp
-import sys
-from typing import Iterator
 
 import numpy as np
 
-__all__ = ['demo_arg_parser', 'user_errors', 'check_demo_paths', 'write_png']
+__all__ = ['demo_arg_parser', 'check_demo_paths', 'write_png']
 
 
 def demo_arg_parser(description: str, input_name: str, input_help: str,
@@ -40,23 +37,6 @@ def demo_arg_parser(description: str, input_name: str, input_help: str,
     parser.add_argument('checkpoint', help='checkpoint (OpenMMLab 2.0 or official release)')
     parser.add_argument('--out', required=True, help='output PNG file')
     return parser
-
-
-@contextlib.contextmanager
-def user_errors() -> Iterator[None]:
-    """Exit with ``error: <message>`` on a user's mistake raised inside the block.
-
-    Missing files, missing toolboxes, bad values and refused or damaged checkpoints have
-    messages that say what to do; their tracebacks would only show library internals. Set
-    ``UNIFORMER_MM_DEBUG=1`` to get the traceback anyway.
-    """
-    from uniformer_mm.checkpoint import CheckpointError
-    try:
-        yield
-    except (FileNotFoundError, ImportError, ValueError, CheckpointError) as e:
-        if os.environ.get('UNIFORMER_MM_DEBUG'):
-            raise
-        sys.exit(f'error: {e}')
 
 
 def check_demo_paths(src: str, what: str, out: str) -> None:

@@ -18,7 +18,7 @@ from typing import Tuple
 import numpy as np
 
 # tools/demo/_common.py: this script's folder is first on sys.path
-from _common import check_demo_paths, demo_arg_parser, user_errors, write_png
+from _common import check_demo_paths, demo_arg_parser, write_png
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -93,9 +93,10 @@ def run(img_path: str, model, out: str, args: argparse.Namespace) -> Tuple[str, 
 def main(argv=None) -> None:
     """Run the demo and write ``--out``."""
     args = parse_args(argv)
+    from uniformer_mm.checkpoint import CheckpointError
     from uniformer_mm.engine import cli
 
-    with user_errors():
+    with cli.exit_on_error(*cli.USER_ERRORS, CheckpointError):
         check_demo_paths(args.img, 'image', args.out)
         model = cli.init_inference_model(args.config, args.checkpoint)
         summary, drawn = run(args.img, model, args.out, args)

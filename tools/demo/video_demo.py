@@ -17,7 +17,7 @@ import os.path as osp
 from typing import List, Optional
 
 # tools/demo/_common.py: this script's folder is first on sys.path
-from _common import check_demo_paths, demo_arg_parser, user_errors, write_png
+from _common import check_demo_paths, demo_arg_parser, write_png
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -45,10 +45,11 @@ def label_names(path: Optional[str]) -> Optional[List[str]]:
 def main(argv=None) -> None:
     """Run the recognizer and write ``--out``."""
     args = parse_args(argv)
+    from uniformer_mm.checkpoint import CheckpointError
     from uniformer_mm.engine import cli
     from uniformer_mm.engine.visualization import draw_video_topk, topk_lines
 
-    with user_errors():
+    with cli.exit_on_error(*cli.USER_ERRORS, CheckpointError):
         check_demo_paths(args.video, 'video', args.out)
         names = label_names(args.labels)
         model = cli.init_inference_model(args.config, args.checkpoint)

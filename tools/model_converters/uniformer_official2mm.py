@@ -31,7 +31,6 @@ Examples::
 import argparse
 import os
 import os.path as osp
-import sys
 from collections import OrderedDict
 from typing import Dict, List, Optional
 
@@ -159,8 +158,10 @@ def main(argv=None) -> None:
     import uniformer_mm  # noqa: F401  (runtime fixes)
     from uniformer_mm.checkpoint import CheckpointError, HEAD_DIM_TRAP
     from uniformer_mm.checkpoint.release import RELEASE_KINDS, convert_release_file
+    from uniformer_mm.engine import cli
 
-    try:
+    # KeyError too: a checkpoint without the state_dict entry its layout needs
+    with cli.exit_on_error(*cli.USER_ERRORS, KeyError, CheckpointError):
         if not osp.isfile(args.src):
             raise FileNotFoundError(f'source checkpoint {args.src!r} does not exist')
         if osp.abspath(args.src) == osp.abspath(args.dst):
@@ -173,10 +174,6 @@ def main(argv=None) -> None:
               flush=True)
         if args.config:
             fit_to_config(ckpt, args.config, args.cfg_options)
-    except (FileNotFoundError, ImportError, ValueError, KeyError, CheckpointError) as e:
-        if os.environ.get('UNIFORMER_MM_DEBUG'):
-            raise
-        sys.exit(f'error: {e}')
 
     if 'arch_description' in meta:
         print(f'architecture: {meta["arch_description"]}', flush=True)

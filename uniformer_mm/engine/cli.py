@@ -1,14 +1,19 @@
-"""Shared logic of ``tools/train.py`` and ``tools/test.py`` for all five toolboxes.
+"""Shared logic of ``tools/train.py``, ``tools/test.py`` and the other tools for all five toolboxes.
 
 The config's ``default_scope`` selects the toolbox; everything else is mmengine's Runner, so
-the flags behave as in each toolbox's own scripts.
+the flags behave as in each toolbox's own scripts. :func:`exit_on_error` is how every tool
+reports a user's mistake: one ``error: ...`` line (the traceback with ``UNIFORMER_MM_DEBUG=1``).
+Importing this module takes seconds (torch, mmengine): tools import it after parsing their
+arguments where ``--help`` should stay instant.
 """
 import argparse  # noqa: F401  (type hints)
+import contextlib
 import os
 import os.path as osp
 import re
+import sys
 from copy import deepcopy
-from typing import Any, Optional
+from typing import Any, Iterator, Optional, Type
 
 import torch.nn as nn
 
@@ -16,7 +21,8 @@ from mmengine.config import Config, ConfigDict
 
 from ..registry import TOOLBOXES, MissingToolboxError, require_toolbox
 
-__all__ = ['add_launch_args', 'parse_launch_args', 'load_config', 'toolbox_of', 'set_work_dir', 'enable_amp', 'enable_auto_scale_lr',
+__all__ = ['USER_ERRORS', 'exit_on_error', 'add_launch_args', 'parse_launch_args',
+           'load_config', 'toolbox_of', 'set_work_dir', 'enable_amp', 'enable_auto_scale_lr',
            'enable_visualization', 'enable_tta', 'add_dump_results', 'build_model',
            'inner_model', 'load_test_checkpoint', 'setup_cpu_distributed',
            'init_inference_model', 'class_names', 'check_data_paths',
@@ -24,6 +30,43 @@ __all__ = ['add_launch_args', 'parse_launch_args', 'load_config', 'toolbox_of', 
 
 # default_scope -> import name of the toolbox (they coincide for the five toolboxes)
 _SCOPES = {'mmpretrain', 'mmdet', 'mmseg', 'mmpose', 'mmaction'}
+
+#: A user's mistakes in the command line or config: a missing file, a toolbox that is not
+#: installed (``MissingToolboxError`` is an ``ImportError``), a bad value. Their messages say
+#: what to do. Tools that load checkpoints add ``uniformer_mm.checkpoint.CheckpointError``.
+USER_ERRORS = (FileNotFoundError, ImportError, ValueError)
+
+
+@contextlib.contextmanager
+def exit_on_error(*errors: Type[BaseException]) -> Iterator[None]:
+    """Exit with ``error: <message>`` (status 1) when one of ``errors`` escapes the block.
+
+    The command-line tools wrap the steps whose failures are the user's to fix in this: the
+    message names the file, flag or package and what to do, while the traceback would only
+    show library internals. With the environment variable ``UNIFORMER_MM_DEBUG`` set
+    (e.g. ``UNIFORMER_MM_DEBUG=1``) the exception propagates with its traceback instead.
+    Other exceptions always propagate: they are bugs, and their traceback is what helps.
+
+    Example::
+
+        args = parse_args(argv)  # first, so that --help does not wait for heavy imports
+        with cli.exit_on_error(*cli.USER_ERRORS, CheckpointError):
+            ...
+
+    Args:
+        *errors (type): The exception classes to report in one line; at least one.
+
+    Raises:
+        SystemExit: With the message ``error: <the exception's message>``.
+    """
+    if not errors:
+        raise TypeError('exit_on_error() needs the exception classes to report')
+    try:
+        yield
+    except errors as e:
+        if os.environ.get('UNIFORMER_MM_DEBUG'):
+            raise
+        sys.exit(f'error: {e}')
 
 
 def add_launch_args(parser: 'argparse.ArgumentParser') -> None:
