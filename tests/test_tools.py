@@ -322,6 +322,46 @@ def test_test_py_on_an_official_file(tmp_path, demo_data):
     assert torch.allclose(torch.as_tensor(ref['pred_scores']), first['pred_score'], atol=1e-5)
 
 
+def test_test_py_tta_averages_the_configs_augmentations(tmp_path, demo_data):
+    """``--tta``: the config's tta_model (mmpretrain's score averaging) over its tta_pipeline
+    (original + horizontal flip) -- the predictions are the mean of the two views'."""
+    pytest.importorskip('mmpretrain')
+    cfg = golden_cls_config(tmp_path)
+    with open(cfg, 'a') as f:
+        f.write("tta_model = dict(type='AverageClsScoreTTA')\n"
+                "tta_pipeline = [dict(type='LoadImageFromFile'), dict(type='TestTimeAug', "
+                "transforms=[[dict(type='RandomFlip', prob=0.), dict(type='RandomFlip', "
+                "prob=1., direction='horizontal')], [dict(type='PackInputs')]])]\n")
+    ckpt = official_file(tmp_path, 'cls_tiny')
+    out = tmp_path / 'preds.pkl'
+    r = run_tool(['tools/test.py', str(cfg), ckpt, '--work-dir', str(tmp_path / 'wd'),
+                  '--out', str(out), '--tta'], env=dict(UNIFORMER_MM_DEMO_DATA=demo_data))
+    assert r.returncode == 0, r.stderr[-3000:] + r.stdout[-3000:]
+    with open(out, 'rb') as f:
+        first = pickle.load(f)[0]
+    from mmengine.config import Config
+    from mmengine.dataset import Compose
+    from mmengine.registry import DefaultScope
+
+    from uniformer_mm.checkpoint import load_pretrained
+    conf = Config.fromfile(str(cfg))
+    model = build('mmpretrain', dict(conf.model, data_preprocessor=conf.data_preprocessor))
+    load_pretrained(model, ckpt)
+    scores = []
+    for prob in (0., 1.):
+        with DefaultScope.overwrite_default_scope('mmpretrain'):
+            view = Compose([dict(type='LoadImageFromFile'),
+                            dict(type='RandomFlip', prob=prob, direction='horizontal'),
+                            dict(type='PackInputs')])(dict(img_path=first['img_path']))
+        with torch.no_grad():
+            pred = model.test_step(dict(inputs=[view['inputs']],
+                                        data_samples=[view['data_samples']]))[0]
+        scores.append(pred.pred_score)
+    assert not torch.allclose(scores[0], scores[1], atol=1e-4)  # the flip matters
+    torch.testing.assert_close(first['pred_score'], (scores[0] + scores[1]) / 2,
+                               atol=1e-5, rtol=1e-5)
+
+
 def test_test_py_refuses_a_checkpoint_of_another_architecture(tmp_path, demo_data):
     ckpt = official_file(tmp_path, 'cls_tiny')  # depths (1, 1, 2, 1)
     cfg = 'configs/demo/cls_uniformer_tiny_shapes.py'  # depths (1, 1, 1, 1)
