@@ -362,6 +362,26 @@ def test_test_py_tta_averages_the_configs_augmentations(tmp_path, demo_data):
                                atol=1e-5, rtol=1e-5)
 
 
+def test_amp_config_trains_in_fp32_on_a_cpu_machine(tmp_path, demo_data):
+    """The paper configs use AmpOptimWrapper, which mmengine builds on an accelerator only:
+    without one, train.py trains in fp32 and says so; an explicit --amp is refused."""
+    pytest.importorskip('mmpretrain')
+    if torch.cuda.is_available():
+        pytest.skip('this machine has a GPU: AMP runs as configured')  # pragma: no cover
+    env = dict(UNIFORMER_MM_DEMO_DATA=demo_data)
+    args = ['tools/train.py', 'configs/demo/cls_uniformer_tiny_shapes.py',
+            '--work-dir', str(tmp_path / 'wd'), '--cfg-options',
+            'optim_wrapper.type=AmpOptimWrapper', 'optim_wrapper.loss_scale=dynamic',
+            'train_cfg.max_iters=2', 'train_cfg.val_interval=2']
+    r = run_tool(args, env=env)
+    assert r.returncode == 0, r.stderr[-3000:] + r.stdout[-3000:]
+    assert 'training in fp32 instead' in r.stdout + r.stderr
+    assert (tmp_path / 'wd' / 'iter_2.pth').is_file()
+    r = run_tool(args[:2] + ['--amp'] + args[2:], env=env)
+    assert r.returncode != 0 and 'error: --amp needs a GPU' in r.stderr
+    assert 'Traceback' not in r.stderr
+
+
 def test_test_py_refuses_a_checkpoint_of_another_architecture(tmp_path, demo_data):
     ckpt = official_file(tmp_path, 'cls_tiny')  # depths (1, 1, 2, 1)
     cfg = 'configs/demo/cls_uniformer_tiny_shapes.py'  # depths (1, 1, 1, 1)

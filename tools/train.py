@@ -51,6 +51,7 @@ def main(argv=None) -> None:
         cli.set_work_dir(cfg, args.work_dir, args.config)
         if args.amp:
             cli.enable_amp(cfg)
+        cli.fall_back_to_fp32_without_accelerator(cfg, amp_requested=args.amp)
         if args.auto_scale_lr:
             cli.enable_auto_scale_lr(cfg)
     if args.resume == 'auto':

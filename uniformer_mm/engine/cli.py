@@ -8,6 +8,7 @@ arguments where ``--help`` should stay instant.
 """
 import argparse  # noqa: F401  (type hints)
 import contextlib
+import logging
 import os
 import os.path as osp
 import re
@@ -26,7 +27,7 @@ __all__ = ['USER_ERRORS', 'exit_on_error', 'add_launch_args', 'parse_launch_args
            'enable_visualization', 'enable_tta', 'add_dump_results', 'build_model',
            'inner_model', 'load_test_checkpoint', 'setup_cpu_distributed',
            'init_inference_model', 'class_names', 'check_data_paths',
-           'find_resume_checkpoint']
+           'find_resume_checkpoint', 'fall_back_to_fp32_without_accelerator']
 
 # default_scope -> import name of the toolbox (they coincide for the five toolboxes)
 _SCOPES = {'mmpretrain', 'mmdet', 'mmseg', 'mmpose', 'mmaction'}
@@ -143,6 +144,37 @@ def enable_amp(cfg: Config) -> None:
         return
     cfg.optim_wrapper.type = 'AmpOptimWrapper'
     cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+
+def fall_back_to_fp32_without_accelerator(cfg: Config, amp_requested: bool = False) -> bool:
+    """On a machine without GPU (or NPU/MLU/MUSA), train an AMP config in fp32.
+
+    The paper's configs use mmengine's ``AmpOptimWrapper``, which asserts an accelerator as
+    soon as it is built; without one, the config's mixed precision cannot run, but its fp32
+    equivalent can (same optimizer, no loss scaling). A warning says so. An explicit ``--amp``
+    on such a machine is refused instead, since the user asked for what cannot be done.
+
+    Args:
+        cfg (Config): The training config (changed in place).
+        amp_requested (bool): ``--amp`` was given.
+
+    Returns:
+        bool: Whether the optimizer wrapper was switched to fp32.
+    """
+    from mmengine.device import get_device
+    from mmengine.logging import print_log
+    if cfg.get('optim_wrapper', {}).get('type') != 'AmpOptimWrapper' or get_device() != 'cpu':
+        return False
+    if amp_requested:
+        raise ValueError('--amp needs a GPU (or NPU/MLU/MUSA) and this machine has none; '
+                         'drop --amp to train in fp32')
+    cfg.optim_wrapper.type = 'OptimWrapper'
+    for key in ('loss_scale', 'dtype', 'use_fsdp'):  # AmpOptimWrapper-only arguments
+        cfg.optim_wrapper.pop(key, None)
+    print_log('no GPU found: this config trains with mixed precision (AmpOptimWrapper), '
+              'which mmengine runs on an accelerator only; training in fp32 instead',
+              logger='current', level=logging.WARNING)
+    return True
 
 
 def enable_auto_scale_lr(cfg: Config) -> None:
