@@ -295,6 +295,11 @@ def test_rss_subprocess_measures_a_forward_pass():
     assert 'error' not in res, res
     # The explicit attention alone holds >= 32 MiB at once (see the test above).
     assert res['rss_peak_mb'] >= 30 and res['rss_base_mb'] > 0
+    # SDPA never materialises the attention matrix: the same pass grows far less.
+    sdpa = bm.rss_peak_in_subprocess(bm.Case(bm.ModelSpec(
+        'global', 'tiny', 'uniformer_mm.UniFormer', spec.kwargs, attention='sdpa'),
+        (3, 512, 512)), timeout=300)
+    assert 'error' not in sdpa and sdpa['rss_peak_mb'] < res['rss_peak_mb'] / 2, (sdpa, res)
 
 
 def test_cli_builds_groups_and_renders(tmp_path):

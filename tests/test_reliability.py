@@ -8,6 +8,7 @@ import argparse
 import importlib.util
 import os.path as osp
 import re
+import subprocess
 import sys
 from types import ModuleType
 from typing import Any, List
@@ -63,6 +64,85 @@ def test_sigkill_mid_epoch_then_resume_gives_the_same_weights(tmp_path, demo_dat
     assert r['weights']['state_dict']['entries'] > 50 and r['weights']['optimizer']['entries']
     assert r['losses_after_resume']['equal'] == r['losses_after_resume']['steps'] > 0
     assert r['metrics']['equal'], r['metrics']
+
+
+def test_stop_signal_mid_epoch_saves_and_resume_continues_the_epoch(tmp_path, demo_data):
+    """An epoch-based run (like the paper configs) told to stop with SIGTERM, as Slurm does
+    before preempting a job, in the middle of epoch 2: tools/train.py writes a checkpoint of
+    that iteration and exits with 143; --resume continues inside epoch 2 and the run ends with
+    bit-identical weights and optimizer state to an uninterrupted one."""
+    cfg = tmp_path / 'epoch_based.py'
+    cfg.write_text(f"""_base_ = [{osp.join(ROOT, 'configs/demo/cls_uniformer_tiny_shapes.py')!r}]
+train_cfg = dict(_delete_=True, by_epoch=True, max_epochs=3, val_interval=3)
+train_dataloader = dict(batch_size=4)
+param_scheduler = [dict(type='LinearLR', start_factor=0.2, by_epoch=True, begin=0, end=2,
+                        convert_to_iter_based=True)]
+default_hooks = dict(logger=dict(interval=1),
+                     checkpoint=dict(interval=1, by_epoch=True, max_keep_ckpts=-1))
+log_processor = dict(by_epoch=True, window_size=1)
+custom_hooks = [dict(type='uniformer_mm.ExactResumeHook'), dict(type='SignalAtIterationHook')]
+custom_imports = dict(imports=['kill_point'], allow_failed_imports=False)
+""")
+    per_epoch = kill_resume.epoch_info(str(cfg), demo_data)['iters_per_epoch']
+    assert per_epoch >= 2
+    stop_at = per_epoch + per_epoch // 2  # inside epoch 2
+    env = kill_resume._env(demo_data)
+
+    def train(work_dir, *extra, **more_env):
+        return subprocess.run([sys.executable, osp.join(ROOT, 'tools/train.py'), str(cfg),
+                               '--work-dir', str(work_dir), *extra], cwd=ROOT,
+                              env=dict(env, **more_env), capture_output=True, text=True,
+                              timeout=900)
+
+    ref = train(tmp_path / 'ref')
+    assert ref.returncode == 0, ref.stderr[-3000:]
+    run = tmp_path / 'run'
+    stopped = train(run, UNIFORMER_MM_SIGNAL_AT_ITER=f'{stop_at}:SIGTERM')
+    assert stopped.returncode == 128 + 15, stopped.stderr[-3000:]
+    log = stopped.stdout + stopped.stderr
+    assert f'stopped by SIGTERM after iteration {stop_at} (epoch 2)' in log
+    assert (run / f'iter_{stop_at}.pth').is_file() and not (run / 'epoch_2.pth').exists()
+    resumed = train(run, '--resume')
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    log = resumed.stdout + resumed.stderr
+    assert f'resuming epoch 2 after its batch {stop_at - per_epoch}/{per_epoch}' in log
+    same = kill_resume.compare_checkpoints(str(tmp_path / 'ref' / 'epoch_3.pth'),
+                                           str(run / 'epoch_3.pth'))
+    assert same['same'], same
+    assert same['state_dict']['entries'] > 50
+
+
+def test_stop_signal_on_one_rank_stops_every_rank_at_the_same_iteration(tmp_path, demo_data):
+    """tools/dist_train.sh with 2 CPU processes: only rank 1 receives SIGTERM; both ranks agree
+    to stop after the same iteration, rank 0 writes the checkpoint, and the resumed run ends
+    with the weights of an uninterrupted one."""
+    pytest.importorskip('mmpretrain')
+    cfg = tmp_path / 'dist.py'
+    cfg.write_text(f"""_base_ = [{osp.join(ROOT, 'configs/demo/cls_uniformer_tiny_dist.py')!r}]
+train_cfg = dict(max_iters=6)
+custom_hooks = [dict(type='SignalAtIterationHook')]
+custom_imports = dict(imports=['kill_point'], allow_failed_imports=False)
+""")
+    env = dict(kill_resume._env(demo_data), PYTHON=sys.executable, PORT='29633')
+
+    def dist_train(work_dir, *extra, **more_env):
+        return subprocess.run(['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir',
+                               str(work_dir), *extra], cwd=ROOT, env=dict(env, **more_env),
+                              capture_output=True, text=True, timeout=600)
+
+    ref = dist_train(tmp_path / 'ref')
+    assert ref.returncode == 0, ref.stderr[-3000:]
+    run = tmp_path / 'run'
+    stopped = dist_train(run, UNIFORMER_MM_SIGNAL_AT_ITER='2:SIGTERM',
+                         UNIFORMER_MM_SIGNAL_RANK='1')
+    assert stopped.returncode != 0
+    assert 'stopped by SIGTERM after iteration 2' in stopped.stdout + stopped.stderr
+    assert (run / 'iter_2.pth').is_file() and not (run / 'iter_3.pth').exists()
+    resumed = dist_train(run, '--resume')
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    same = kill_resume.compare_checkpoints(str(tmp_path / 'ref' / 'iter_6.pth'),
+                                           str(run / 'iter_6.pth'))
+    assert same['same'], same
 
 
 def test_resume_auto_skips_torn_and_missing_checkpoints(tmp_path):

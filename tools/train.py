@@ -52,6 +52,7 @@ def main(argv=None) -> None:
         if args.amp:
             cli.enable_amp(cfg)
         cli.fall_back_to_fp32_without_accelerator(cfg, amp_requested=args.amp)
+        cli.make_interruptible(cfg)  # a stop signal saves a checkpoint; resume mid-epoch
         if args.auto_scale_lr:
             cli.enable_auto_scale_lr(cfg)
     if args.resume == 'auto':

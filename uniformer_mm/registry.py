@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, Optional
 
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import \
     OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
@@ -22,7 +23,7 @@ from mmengine.registry import Registry
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 
 __all__ = [
-    'MODELS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'TRANSFORMS', 'DATASETS', 'HOOKS',
+    'MODELS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'TRANSFORMS', 'DATASETS', 'HOOKS', 'LOOPS',
     'TOOLBOXES', 'MissingToolboxError', 'register_lazy', 'require_toolbox'
 ]
 
@@ -41,6 +42,9 @@ DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope='uniformer_mm',
                     locations=['uniformer_mm.datasets'])
 #: Hooks.
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='uniformer_mm',
+                 locations=['uniformer_mm.engine'])
+#: Training loops (the epoch-based loop that resumes mid-epoch).
+LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope='uniformer_mm',
                  locations=['uniformer_mm.engine'])
 
 #: Toolbox import name -> (pip distribution, uniformer_mm extra).

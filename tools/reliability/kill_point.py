@@ -1,4 +1,6 @@
-"""A hook that parks a training run at a chosen iteration so that it can be SIGKILLed there.
+"""Hooks that stop a training run at a chosen iteration: ``PauseAtIterationHook`` parks it so
+that it can be SIGKILLed there; ``SignalAtIterationHook`` sends it a stop signal (SIGTERM, as a
+scheduler does before preempting a job).
 
 Used by ``kill_resume.py`` only. A tiny model trains dozens of iterations per second, faster
 than a watcher polling the log can react, so "kill at iteration K" would be a race. With
@@ -10,6 +12,7 @@ hook does nothing, so the same config is used for the reference and the resumed 
 """
 import os
 import os.path as osp
+import signal
 import time
 from typing import Any, Optional
 
@@ -39,3 +42,31 @@ class PauseAtIterationHook(Hook):
             time.sleep(0.05)
             if time.time() - osp.getmtime(osp.join(runner.work_dir, MARKER)) > 600:
                 raise SystemExit('PauseAtIterationHook: nobody killed this run in 10 minutes')
+
+
+SIGNAL_ENV = 'UNIFORMER_MM_SIGNAL_AT_ITER'
+SIGNAL_RANK_ENV = 'UNIFORMER_MM_SIGNAL_RANK'  # optional: only this rank gets the signal
+
+
+@HOOKS.register_module(force=True)
+class SignalAtIterationHook(Hook):
+    """Send this process ``$UNIFORMER_MM_SIGNAL_AT_ITER`` = ``K:NAME`` (e.g. ``6:SIGTERM``)
+    after iteration K: a scheduler's stop signal at a chosen point, without a race. It runs
+    before ``uniformer_mm.PreemptionCheckpointHook`` (LOWEST), which then sees the signal in
+    the same iteration. With ``$UNIFORMER_MM_SIGNAL_RANK`` only that rank of a distributed run
+    is signalled (the others must learn of it from the hook's all-reduce)."""
+
+    priority = 'VERY_LOW'
+
+    def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None,
+                         outputs: Optional[dict] = None) -> None:
+        """Signal the process once the configured iteration has finished."""
+        spec = os.environ.get(SIGNAL_ENV)
+        if not spec:
+            return
+        at, name = spec.split(':')
+        rank = os.environ.get(SIGNAL_RANK_ENV)
+        if rank is not None and int(rank) != runner.rank:
+            return
+        if runner.iter + 1 == int(at):
+            os.kill(os.getpid(), getattr(signal, name))

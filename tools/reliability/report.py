@@ -136,11 +136,13 @@ What mmengine 0.10.7 does on `--resume` (read in `mmengine/runner/runner.py` and
   sampler order is therefore exactly the original one (`DefaultSampler` reshuffles each epoch
   with `seed + epoch`, `InfiniteSampler` draws one seeded stream), across epoch ends, and the
   pipeline of every skipped batch runs again (time, not training).
-* `EpochBasedTrainLoop.run_epoch` does not skip anything: it restarts the interrupted epoch
-  from its first batch while the iteration counter keeps counting. A checkpoint written
-  mid-epoch (`CheckpointHook(by_epoch=False)`) therefore re-trains the batches already seen in
-  that epoch; only checkpoints written at the end of an epoch resume at the right place.
-  **Mid-epoch resume needs an iteration-based loop**; the demo configs use one.
+* mmengine's `EpochBasedTrainLoop.run_epoch` does not skip anything: it restarts the
+  interrupted epoch from its first batch while the iteration counter keeps counting, so a
+  checkpoint written mid-epoch would re-train the batches already seen in that epoch.
+  `tools/train.py` therefore trains epoch-based configs (all the paper's except mmseg's) with
+  `uniformer_mm.EpochBasedTrainLoop` (`uniformer_mm/engine/loops.py`, same arguments), which
+  replays the batches of the epoch already trained, as the iteration-based loop does, and
+  continues with the next one (section 6).
 
 What is left to differ is randomness during training: after a resume the global torch / numpy
 / python generators continue from their state after model building, not from the state the
@@ -151,7 +153,8 @@ from the same start state with `num_workers=0`, and nothing random runs in the m
 and the R-CNN head, `torch.randperm`; segmentation: dropout in the FPN head).
 
 `uniformer_mm.ExactResumeHook` (`uniformer_mm/engine/hooks.py`) closes that gap: it wraps the
-train loop's data iterator, so before batch *i* is fetched (also during the replay)
+train loop's data iterator (iteration-based loop, or each epoch's with
+`uniformer_mm.EpochBasedTrainLoop`), so before batch *i* is fetched (also during the replay)
 python's `random`, numpy and torch are re-seeded from `(seed, i)`. Whatever is random while
 fetching and training on batch *i* is then the same in the original and the resumed run.
 Data-loader workers need nothing extra: mmengine seeds each worker from `seed + worker_id` when
@@ -286,12 +289,11 @@ def security_section(findings: List[Any], outcomes: List[Any]) -> List[str]:
 
 LEFT_TEXT = '''## 5. Limits and what is not covered
 
-* Exact mid-epoch resume is shown for iteration-based loops (the demo configs, the mmseg
-  configs). The paper configs of classification, detection, pose and video train by epoch;
-  mmengine resumes them at the start of the interrupted epoch, so a kill loses the partial
-  epoch, and `ExactResumeHook` does nothing there (it logs why). Their resume from an
-  end-of-epoch checkpoint is not bit-identical: random augmentation draws restart from the
-  post-initialisation state (and persistent workers from their start state).
+* A `SIGKILL` (out of memory, a scheduler without a grace period) loses the iterations since
+  the last checkpoint: the paper configs of classification, detection, pose and video save at
+  the end of each epoch. Stop signals lose nothing (section 6). Without `ExactResumeHook` a
+  resume is not bit-identical: random augmentation draws restart from the post-initialisation
+  state (and persistent workers from their start state).
 * Bit-identity holds for the same machine, thread count and library versions; it is not a
   property across hardware.
 * mmengine writes checkpoints in place and deletes old ones first (see section 1); with
@@ -304,6 +306,31 @@ LEFT_TEXT = '''## 5. Limits and what is not covered
 * An official token-labeling file carries no head_dim: its layout fits both the head_dim-32
   and the head_dim-64 release, so the loader warns (naming both) instead of refusing;
   converted files record it in `meta["arch"]`, which is checked and refused on mismatch.
+'''
+
+
+STOP_TEXT = '''## 6. Stop signals: nothing lost when a job is preempted
+
+Cluster schedulers warn a job before they kill it: Slurm sends `SIGTERM` (or the signal of
+`--signal`, e.g. `--signal=USR1@90`) when a job is preempted or reaches its time limit and
+kills it after a grace period; `Ctrl-C` sends `SIGINT`. `tools/train.py` adds
+`uniformer_mm.PreemptionCheckpointHook` to every run: on `SIGTERM`, `SIGUSR1` or `SIGINT` the
+current iteration finishes, `<work_dir>/iter_<N>.pth` and `last_checkpoint` are written, and
+the run exits with `128 + signal` (143 for `SIGTERM`) after logging `stopped by SIGTERM after
+iteration N (epoch E); checkpoint: ...`. `tools/train.py CONFIG --resume` continues from that
+iteration, inside the epoch for epoch-based configs. A second `Ctrl-C` stops at once without a
+checkpoint. In distributed runs the ranks agree on the stop (one all-reduce of a flag per
+iteration), so a signal that reaches only some ranks, or reaches them in different iterations,
+still stops all of them after the same iteration, and every rank waits for rank 0's checkpoint
+before exiting.
+
+Tests (`tests/test_reliability.py`): an epoch-based run signalled in the middle of epoch 2
+writes that iteration's checkpoint, exits with 143, resumes inside epoch 2 and ends with
+bit-identical weights and optimizer state to an uninterrupted run; with
+`tools/dist_train.sh ... 2`, a `SIGTERM` sent to rank 1 only stops both ranks after the same
+iteration, and the resumed run again matches the uninterrupted one
+(`tools/reliability/kill_point.py`'s `SignalAtIterationHook` delivers the signal at a chosen
+iteration, without a race).
 '''
 
 
@@ -368,7 +395,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     lines += security_section(findings, outcomes) + ['']
     lines += [f'The payload file used above runs its code when opened with '
               f'`weights_only=False`: {"yes (checked in this run)" if live else "NO"}.', '']
-    lines += [LEFT_TEXT]
+    lines += [LEFT_TEXT, STOP_TEXT]
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     with open(args.out, 'w', encoding='utf-8') as f:
         f.write('\n'.join(lines).rstrip() + '\n')

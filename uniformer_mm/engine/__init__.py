@@ -1,3 +1,5 @@
-"""Training helpers registered in uniformer_mm's engine registries (optimizer constructors, hooks)."""
-from .hooks import ExactResumeHook  # noqa: F401  (issue 9: exact resume after a kill)
+"""Training helpers registered in uniformer_mm's engine registries (optimizer constructors,
+hooks, loops)."""
+from .hooks import ExactResumeHook, PreemptionCheckpointHook  # noqa: F401  (issue 9)
+from .loops import EpochBasedTrainLoop  # noqa: F401  (mid-epoch resume)
 from .optimizers import LayerDecayOptimWrapperConstructor  # noqa: F401  (issue 3)

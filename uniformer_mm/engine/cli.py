@@ -1,4 +1,4 @@
-"""Shared logic of ``tools/train.py``, ``tools/test.py`` and the other tools for all five toolboxes.
+"""Shared logic of ``tools/train.py``, ``tools/test.py`` and the other tools (all toolboxes).
 
 The config's ``default_scope`` selects the toolbox; everything else is mmengine's Runner, so
 the flags behave as in each toolbox's own scripts. :func:`exit_on_error` is how every tool
@@ -27,7 +27,8 @@ __all__ = ['USER_ERRORS', 'exit_on_error', 'add_launch_args', 'parse_launch_args
            'enable_visualization', 'enable_tta', 'add_dump_results', 'build_model',
            'inner_model', 'load_test_checkpoint', 'setup_cpu_distributed',
            'init_inference_model', 'class_names', 'check_data_paths',
-           'find_resume_checkpoint', 'fall_back_to_fp32_without_accelerator']
+           'find_resume_checkpoint', 'fall_back_to_fp32_without_accelerator',
+           'make_interruptible']
 
 # default_scope -> import name of the toolbox (they coincide for the five toolboxes)
 _SCOPES = {'mmpretrain', 'mmdet', 'mmseg', 'mmpose', 'mmaction'}
@@ -175,6 +176,26 @@ def fall_back_to_fp32_without_accelerator(cfg: Config, amp_requested: bool = Fal
               'which mmengine runs on an accelerator only; training in fp32 instead',
               logger='current', level=logging.WARNING)
     return True
+
+
+def make_interruptible(cfg: Config) -> None:
+    """Let a run stop on a signal without losing work, and resume exactly where it stopped.
+
+    Epoch-based configs (mmengine's ``EpochBasedTrainLoop``, or ``by_epoch=True``) get
+    :class:`~uniformer_mm.engine.EpochBasedTrainLoop` (same arguments; resumes mid-epoch), and
+    every run gets :class:`~uniformer_mm.engine.PreemptionCheckpointHook` unless the config
+    already has one.
+    """
+    train_cfg = cfg.get('train_cfg')
+    if train_cfg is not None:
+        loop = train_cfg.get('type')
+        if loop == 'EpochBasedTrainLoop' or (loop is None and train_cfg.get('by_epoch')):
+            cfg.train_cfg = ConfigDict({k: v for k, v in train_cfg.items()
+                                        if k not in ('type', 'by_epoch', '_scope_')},
+                                       type='uniformer_mm.EpochBasedTrainLoop')
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(str(h.get('type', '')).endswith('PreemptionCheckpointHook') for h in hooks):
+        cfg.custom_hooks = [*hooks, dict(type='uniformer_mm.PreemptionCheckpointHook')]
 
 
 def enable_auto_scale_lr(cfg: Config) -> None:

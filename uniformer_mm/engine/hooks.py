@@ -7,7 +7,8 @@ weights of the uninterrupted run. Why mmengine 0.10.7 alone does not:
   (``next()`` once per consumed batch, running the pipeline) so that the sampler order is
   right. ``EpochBasedTrainLoop`` instead restarts the interrupted epoch from its first batch,
   so a checkpoint written mid-epoch (``CheckpointHook(by_epoch=False)``) re-trains those
-  batches: only iteration-based loops can resume mid-epoch exactly.
+  batches. :class:`~uniformer_mm.engine.EpochBasedTrainLoop` (which ``tools/train.py`` uses for
+  epoch-based configs) replays them as the iteration-based loop does.
 * Runner checkpoints hold no random-number-generator state. After a resume, the global
   torch / numpy / python generators continue from their state after model building (plus
   the replayed pipelines), not from the state the killed run had at that iteration; dropout,
@@ -19,19 +20,27 @@ batch index: before the loop fetches batch ``i`` (including the replayed fetches
 all three are re-seeded from ``(seed, i)``. Everything random that happens while fetching and
 training on batch ``i`` is then the same in both runs. Data-loader workers need nothing: mmengine
 seeds each one from ``seed + worker_id`` when it starts, and the replay repeats their work.
+
+:class:`PreemptionCheckpointHook` writes that mid-epoch checkpoint when a scheduler (or the
+user) asks the job to stop, so that a preempted run loses nothing.
 """
+import os.path as osp
 import random
-from typing import Any, Iterator, Optional
+import signal
+import threading
+from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 import torch
+from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import IterBasedTrainLoop
 
 from ..registry import HOOKS
 
-__all__ = ['ExactResumeHook', 'seed_for_batch']
+__all__ = ['ExactResumeHook', 'PreemptionCheckpointHook', 'TrainingInterrupted',
+           'seed_for_batch']
 
 
 def seed_for_batch(seed: int, index: int) -> int:
@@ -52,10 +61,10 @@ def _seed_all(value: int) -> None:
 class _SeededBatches:
     """Wraps the loop's data iterator: re-seeds the global generators before each fetch."""
 
-    def __init__(self, iterator: Iterator, seed: int) -> None:
+    def __init__(self, iterator: Iterator, seed: int, start: int = 0) -> None:
         self._iterator = iterator
         self._seed = seed
-        self.fetched = 0
+        self.fetched = start  # global index of the next batch
 
     def __iter__(self) -> '_SeededBatches':
         return self
@@ -74,12 +83,13 @@ class _SeededBatches:
 class ExactResumeHook(Hook):
     """Make ``--resume`` after a kill give the same weights as an uninterrupted run.
 
-    Add it with ``custom_hooks = [dict(type='uniformer_mm.ExactResumeHook')]`` to an
-    iteration-based config whose ``CheckpointHook`` saves every few iterations
-    (``by_epoch=False``). It re-seeds python's ``random``, numpy and torch before every batch
-    from the run's seed and the batch index (see the module docstring for why), so a resumed
-    run replays exactly the random numbers of the original one. The randomness is as good as
-    with one seed per run; it is only a different sequence than without the hook.
+    Add it with ``custom_hooks = [dict(type='uniformer_mm.ExactResumeHook')]`` to a config
+    trained by ``IterBasedTrainLoop`` or :class:`~uniformer_mm.engine.EpochBasedTrainLoop`
+    (what ``tools/train.py`` uses for epoch-based configs). It re-seeds python's ``random``,
+    numpy and torch before every batch from the run's seed and the batch's global index (see
+    the module docstring for why), so a resumed run replays exactly the random numbers of the
+    original one. The randomness is as good as with one seed per run; it is only a different
+    sequence than without the hook.
 
     Args:
         seed (int, optional): Base seed; defaults to the runner's seed (``randomness.seed``,
@@ -94,16 +104,125 @@ class ExactResumeHook(Hook):
         self.seed = seed
 
     def before_train(self, runner: Any) -> None:
-        """Wrap the train loop's data iterator (IterBasedTrainLoop only)."""
+        """Wrap the train loop's batch iterator(s)."""
+        from .loops import EpochBasedTrainLoop
         loop = runner.train_loop
-        if not isinstance(loop, IterBasedTrainLoop):
-            print_log(
-                f'ExactResumeHook does nothing with {type(loop).__name__}: an epoch-based loop '
-                'restarts an interrupted epoch from its first batch on resume, so only '
-                'checkpoints saved at the end of an epoch resume exactly. Use '
-                "train_cfg=dict(type='IterBasedTrainLoop', ...) to resume mid-epoch.",
-                logger='current', level=30)
-            return
         seed = self.seed if self.seed is not None else runner.seed
-        if not isinstance(loop.dataloader_iterator, _SeededBatches):
-            loop.dataloader_iterator = _SeededBatches(loop.dataloader_iterator, seed)
+        if isinstance(loop, EpochBasedTrainLoop):
+            loop.batch_wrapper = lambda batches, start: _SeededBatches(batches, seed, start)
+        elif isinstance(loop, IterBasedTrainLoop):
+            if not isinstance(loop.dataloader_iterator, _SeededBatches):
+                loop.dataloader_iterator = _SeededBatches(loop.dataloader_iterator, seed)
+        else:
+            print_log(
+                f'ExactResumeHook does nothing with {type(loop).__name__}: mmengine\'s '
+                'epoch-based loop restarts an interrupted epoch from its first batch on resume. '
+                "Use train_cfg=dict(type='uniformer_mm.EpochBasedTrainLoop', ...) (tools/"
+                "train.py does) or type='IterBasedTrainLoop'.", logger='current', level=30)
+
+
+class TrainingInterrupted(SystemExit):
+    """Raised by :class:`PreemptionCheckpointHook` once the checkpoint is written; exits with
+    ``128 + signal number`` (the shell's convention for a death by that signal)."""
+
+    def __init__(self, signum: int, checkpoint: str) -> None:
+        self.signum = signum
+        self.checkpoint = checkpoint
+        super().__init__(128 + signum)
+
+
+@HOOKS.register_module()
+class PreemptionCheckpointHook(Hook):
+    """Save a checkpoint and stop when the job is told to stop, so that nothing is lost.
+
+    Cluster schedulers warn before they kill: Slurm sends ``SIGTERM`` (or the signal of
+    ``--signal``, e.g. ``USR1@90``) to a job that is preempted or reaches its time limit, and
+    kills it after a grace period; ``Ctrl-C`` sends ``SIGINT``. On one of ``signals`` the hook
+    lets the current iteration finish, writes ``<work_dir>/iter_<N>.pth`` (and
+    ``last_checkpoint``) and ends the run with exit code ``128 + signal``; ``--resume``
+    continues from that iteration, mid-epoch included with
+    :class:`~uniformer_mm.engine.EpochBasedTrainLoop`. A second ``SIGINT`` interrupts at once,
+    for a user who does not want to wait for the checkpoint. In distributed training the ranks
+    agree on the stop (one tiny all-reduce per iteration), since they may receive the signal at
+    different iterations. ``tools/train.py`` adds this hook to every run.
+
+    Args:
+        signals (sequence of str): Signal names to handle. Defaults to ``SIGTERM``, ``SIGUSR1``
+            and ``SIGINT``.
+    """
+
+    # After CheckpointHook (VERY_LOW): a checkpoint due at this iteration is already written.
+    priority = 'LOWEST'
+
+    def __init__(self, signals: Sequence[str] = ('SIGTERM', 'SIGUSR1', 'SIGINT')) -> None:
+        for name in signals:
+            if not isinstance(getattr(signal, name, None), signal.Signals):
+                raise ValueError(f'PreemptionCheckpointHook: unknown signal {name!r}')
+        self.signals = tuple(signals)
+        self.received: Optional[int] = None
+        self._previous: dict = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.received == signal.SIGINT and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # the second Ctrl-C: stop now, without a checkpoint
+        self.received = signum
+        print_log(f'received {signal.Signals(signum).name}: saving a checkpoint after this '
+                  'iteration, then stopping', logger='current', level=30)
+
+    def before_train(self, runner: Any) -> None:
+        """Install the signal handlers (main thread only, as Python requires)."""
+        if threading.current_thread() is not threading.main_thread():
+            print_log('PreemptionCheckpointHook: not in the main thread, signals not handled',
+                      logger='current', level=30)
+            return
+        for name in self.signals:
+            sig = getattr(signal, name)
+            self._previous[sig] = signal.signal(sig, self._handle)
+        from .loops import EpochBasedTrainLoop
+        loop = runner.train_loop
+        if not isinstance(loop, (EpochBasedTrainLoop, IterBasedTrainLoop)):
+            print_log(f'PreemptionCheckpointHook: {type(loop).__name__} restarts an interrupted '
+                      'epoch on resume; use uniformer_mm.EpochBasedTrainLoop to continue it',
+                      logger='current', level=30)
+
+    def after_train(self, runner: Any) -> None:
+        """Restore the previous signal handlers."""
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+    def _stop_requested(self) -> Optional[int]:
+        """The signal to stop for, agreed by every rank (the largest received)."""
+        from mmengine.dist import all_reduce, get_world_size
+        if get_world_size() == 1:
+            return self.received
+        flag = torch.tensor([self.received or 0], device=_dist_device())
+        all_reduce(flag, op='max')
+        return int(flag.item()) or None
+
+    def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None,
+                         outputs: Optional[dict] = None) -> None:
+        """Checkpoint and stop if a stop signal arrived during this iteration."""
+        signum = self._stop_requested()
+        if signum is None:
+            return
+        from mmengine.dist import barrier
+        name = f'iter_{runner.iter + 1}.pth'
+        runner.save_checkpoint(runner.work_dir, name, by_epoch=False)
+        path = osp.join(runner.work_dir, name)
+        if is_main_process():
+            with open(osp.join(runner.work_dir, 'last_checkpoint'), 'w', encoding='utf-8') as f:
+                f.write(path)
+        barrier()  # every rank waits for the file before any exits (launchers kill the rest)
+        print_log(f'stopped by {signal.Signals(signum).name} after iteration {runner.iter + 1}'
+                  f' (epoch {runner.epoch + 1}); checkpoint: {path}. Continue with '
+                  '`tools/train.py CONFIG --resume`.', logger='current', level=30)
+        raise TrainingInterrupted(signum, path)
+
+
+def _dist_device() -> torch.device:
+    """The device collective ops use here (NCCL needs CUDA tensors, gloo CPU ones)."""
+    import torch.distributed as dist
+    backend = dist.get_backend()
+    return torch.device('cuda', torch.cuda.current_device()) if backend == 'nccl' \
+        else torch.device('cpu')

@@ -751,7 +751,11 @@ def rss_peak_in_subprocess(case: Case, timeout: float = 900.) -> dict:
     """
     cmd = [sys.executable, '-m', 'uniformer_mm.utils.benchmark', '--rss-case',
            json.dumps(case.to_dict())]
-    env = dict(os.environ, PYTHONWARNINGS='ignore')
+    # A fixed glibc mmap threshold: every large tensor is mmapped and returned to the system
+    # when freed. With glibc's default (dynamic) threshold, freeing a large block raises the
+    # threshold, later blocks of that size come from the heap and stay resident, and the
+    # measured growth then depends on what the warm-up pass happened to leave behind.
+    env = dict(os.environ, PYTHONWARNINGS='ignore', MALLOC_MMAP_THRESHOLD_='131072')
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
