@@ -66,15 +66,20 @@ def test_sigkill_mid_epoch_then_resume_gives_the_same_weights(tmp_path, demo_dat
     assert r['metrics']['equal'], r['metrics']
 
 
-def test_stop_signal_mid_epoch_saves_and_resume_continues_the_epoch(tmp_path, demo_data):
+@pytest.mark.parametrize('workers', [0, 2])
+def test_stop_signal_mid_epoch_saves_and_resume_continues_the_epoch(tmp_path, demo_data,
+                                                                    workers):
     """An epoch-based run (like the paper configs) told to stop with SIGTERM, as Slurm does
     before preempting a job, in the middle of epoch 2: tools/train.py writes a checkpoint of
     that iteration and exits with 143; --resume continues inside epoch 2 and the run ends with
-    bit-identical weights and optimizer state to an uninterrupted one."""
+    bit-identical weights and optimizer state to an uninterrupted one. With data-loader
+    workers, the signal goes to the whole process group (workers included), as Slurm's.
+    (Workers are re-created each epoch here: persistent workers carry their random state
+    across epochs, which a resume cannot restore; see docs/reliability.md.)"""
     cfg = tmp_path / 'epoch_based.py'
     cfg.write_text(f"""_base_ = [{osp.join(ROOT, 'configs/demo/cls_uniformer_tiny_shapes.py')!r}]
 train_cfg = dict(_delete_=True, by_epoch=True, max_epochs=3, val_interval=3)
-train_dataloader = dict(batch_size=4)
+train_dataloader = dict(batch_size=4, num_workers={workers}, persistent_workers=False)
 param_scheduler = [dict(type='LinearLR', start_factor=0.2, by_epoch=True, begin=0, end=2,
                         convert_to_iter_based=True)]
 default_hooks = dict(logger=dict(interval=1),
@@ -89,15 +94,17 @@ custom_imports = dict(imports=['kill_point'], allow_failed_imports=False)
     env = kill_resume._env(demo_data)
 
     def train(work_dir, *extra, **more_env):
+        # own session: a signal to the process group reaches this run only
         return subprocess.run([sys.executable, osp.join(ROOT, 'tools/train.py'), str(cfg),
                                '--work-dir', str(work_dir), *extra], cwd=ROOT,
                               env=dict(env, **more_env), capture_output=True, text=True,
-                              timeout=900)
+                              timeout=900, start_new_session=True)
 
     ref = train(tmp_path / 'ref')
     assert ref.returncode == 0, ref.stderr[-3000:]
     run = tmp_path / 'run'
-    stopped = train(run, UNIFORMER_MM_SIGNAL_AT_ITER=f'{stop_at}:SIGTERM')
+    stopped = train(run, UNIFORMER_MM_SIGNAL_AT_ITER=f'{stop_at}:SIGTERM',
+                    UNIFORMER_MM_SIGNAL_GROUP=str(int(workers > 0)))
     assert stopped.returncode == 128 + 15, stopped.stderr[-3000:]
     log = stopped.stdout + stopped.stderr
     assert f'stopped by SIGTERM after iteration {stop_at} (epoch 2)' in log

@@ -46,6 +46,7 @@ class PauseAtIterationHook(Hook):
 
 SIGNAL_ENV = 'UNIFORMER_MM_SIGNAL_AT_ITER'
 SIGNAL_RANK_ENV = 'UNIFORMER_MM_SIGNAL_RANK'  # optional: only this rank gets the signal
+SIGNAL_GROUP_ENV = 'UNIFORMER_MM_SIGNAL_GROUP'  # '1': the whole process group, as Slurm does
 
 
 @HOOKS.register_module(force=True)
@@ -54,7 +55,9 @@ class SignalAtIterationHook(Hook):
     after iteration K: a scheduler's stop signal at a chosen point, without a race. It runs
     before ``uniformer_mm.PreemptionCheckpointHook`` (LOWEST), which then sees the signal in
     the same iteration. With ``$UNIFORMER_MM_SIGNAL_RANK`` only that rank of a distributed run
-    is signalled (the others must learn of it from the hook's all-reduce)."""
+    is signalled (the others must learn of it from the hook's all-reduce); with
+    ``$UNIFORMER_MM_SIGNAL_GROUP=1`` the whole process group is (data-loader workers too, as a
+    scheduler does; run the process in its own session)."""
 
     priority = 'VERY_LOW'
 
@@ -68,5 +71,9 @@ class SignalAtIterationHook(Hook):
         rank = os.environ.get(SIGNAL_RANK_ENV)
         if rank is not None and int(rank) != runner.rank:
             return
-        if runner.iter + 1 == int(at):
+        if runner.iter + 1 != int(at):
+            return
+        if os.environ.get(SIGNAL_GROUP_ENV) == '1':  # data-loader workers included
+            os.killpg(os.getpgid(0), getattr(signal, name))
+        else:
             os.kill(os.getpid(), getattr(signal, name))

@@ -322,11 +322,19 @@ iteration, inside the epoch for epoch-based configs. A second `Ctrl-C` stops at 
 checkpoint. In distributed runs the ranks agree on the stop (one all-reduce of a flag per
 iteration), so a signal that reaches only some ranks, or reaches them in different iterations,
 still stops all of them after the same iteration, and every rank waits for rank 0's checkpoint
-before exiting.
+before exiting. Data-loader workers, which a scheduler signals too, keep serving batches until
+the main process is done.
+
+No training is lost either way; a *bit-identical* continuation also needs `ExactResumeHook`
+and, with data-loader workers in an epoch-based run, non-persistent ones: persistent workers
+(`persistent_workers=True`, the toolboxes' default) carry their random state from epoch to
+epoch, and a resume starts them afresh, so the random augmentations of the rest of the run
+differ (the data order does not).
 
 Tests (`tests/test_reliability.py`): an epoch-based run signalled in the middle of epoch 2
-writes that iteration's checkpoint, exits with 143, resumes inside epoch 2 and ends with
-bit-identical weights and optimizer state to an uninterrupted run; with
+(without data-loader workers, and with two whose process group is signalled too) writes that
+iteration's checkpoint, exits with 143, resumes inside epoch 2 and ends with bit-identical
+weights and optimizer state to an uninterrupted run; with
 `tools/dist_train.sh ... 2`, a `SIGTERM` sent to rank 1 only stops both ranks after the same
 iteration, and the resumed run again matches the uninterrupted one
 (`tools/reliability/kill_point.py`'s `SignalAtIterationHook` delivers the signal at a chosen

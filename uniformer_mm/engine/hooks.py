@@ -24,6 +24,7 @@ seeds each one from ``seed + worker_id`` when it starts, and the replay repeats 
 :class:`PreemptionCheckpointHook` writes that mid-epoch checkpoint when a scheduler (or the
 user) asks the job to stop, so that a preempted run loses nothing.
 """
+import os
 import os.path as osp
 import random
 import signal
@@ -144,7 +145,9 @@ class PreemptionCheckpointHook(Hook):
     :class:`~uniformer_mm.engine.EpochBasedTrainLoop`. A second ``SIGINT`` interrupts at once,
     for a user who does not want to wait for the checkpoint. In distributed training the ranks
     agree on the stop (one tiny all-reduce per iteration), since they may receive the signal at
-    different iterations. ``tools/train.py`` adds this hook to every run.
+    different iterations. Data-loader workers, which a scheduler signals too, keep serving
+    batches until the main process has finished. ``tools/train.py`` adds this hook to every
+    run.
 
     Args:
         signals (sequence of str): Signal names to handle. Defaults to ``SIGTERM``, ``SIGUSR1``
@@ -161,16 +164,16 @@ class PreemptionCheckpointHook(Hook):
         self.signals = tuple(signals)
         self.received: Optional[int] = None
         self._previous: dict = {}
+        self._pid = os.getpid()
+        # Installed now, while the Runner is built: mmengine builds the train loop (and with
+        # it the data-loader workers of an iteration-based loop) before any before_* hook,
+        # and the workers must inherit the handler (see _handle).
+        self._install()
 
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.received == signal.SIGINT and signum == signal.SIGINT:
-            raise KeyboardInterrupt  # the second Ctrl-C: stop now, without a checkpoint
-        self.received = signum
-        print_log(f'received {signal.Signals(signum).name}: saving a checkpoint after this '
-                  'iteration, then stopping', logger='current', level=30)
-
-    def before_train(self, runner: Any) -> None:
-        """Install the signal handlers (main thread only, as Python requires)."""
+    def _install(self) -> None:
+        """Install the signal handlers (main thread only, as Python requires); idempotent."""
+        if self._previous:
+            return
         if threading.current_thread() is not threading.main_thread():
             print_log('PreemptionCheckpointHook: not in the main thread, signals not handled',
                       logger='current', level=30)
@@ -178,6 +181,22 @@ class PreemptionCheckpointHook(Hook):
         for name in self.signals:
             sig = getattr(signal, name)
             self._previous[sig] = signal.signal(sig, self._handle)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if os.getpid() != self._pid:
+            # A forked data-loader worker: a scheduler signals every process of the job, and a
+            # worker that died now would make the main process fail in the middle of the
+            # iteration it is finishing. It keeps serving batches; the main process ends it.
+            return
+        if self.received == signal.SIGINT and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # the second Ctrl-C: stop now, without a checkpoint
+        self.received = signum
+        print_log(f'received {signal.Signals(signum).name}: saving a checkpoint after this '
+                  'iteration, then stopping', logger='current', level=30)
+
+    def before_train(self, runner: Any) -> None:
+        """Check that the loop can resume where the checkpoint will be taken."""
+        self._install()
         from .loops import EpochBasedTrainLoop
         loop = runner.train_loop
         if not isinstance(loop, (EpochBasedTrainLoop, IterBasedTrainLoop)):
