@@ -520,3 +520,28 @@ def test_distributed_cpu_run_matches_single_process(tmp_path, demo_data):
     moved = max(float((one[k].float() - weights('one', 2)[k].float()).abs().max())
                 for k in one)
     assert diff < 5e-5 < moved / 20, (diff, moved)
+
+
+@pytest.mark.parametrize('script,expected_signal', [('slurm_train.sh', '--signal=USR1@120'),
+                                                    ('slurm_test.sh', None)])
+def test_slurm_scripts_build_the_srun_command(tmp_path, script, expected_signal):
+    """The Slurm wrappers, with a stand-in ``srun`` that records its arguments: one task per
+    GPU, the tool with ``--launcher slurm``, and for training the early stop signal that
+    makes train.py save a checkpoint before the time limit."""
+    fake = tmp_path / 'bin' / 'srun'
+    fake.parent.mkdir()
+    fake.write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$@" > "$SRUN_ARGS_FILE"\n')
+    fake.chmod(0o755)
+    record = tmp_path / 'args.txt'
+    env = dict(os.environ, PATH=f'{fake.parent}{os.pathsep}{os.environ["PATH"]}',
+               SRUN_ARGS_FILE=str(record), GPUS='16', PYTHON='python3')
+    r = subprocess.run(['bash', f'tools/{script}', 'part', 'job', 'cfg.py', 'x.pth', '--foo'],
+                       cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    args = record.read_text().splitlines()
+    assert args[:2] == ['-p', 'part'] and '--ntasks=16' in args and '--job-name=job' in args
+    tool = 'train.py' if 'train' in script else 'test.py'
+    assert args[-1] == 'slurm' and args[-2] == '--launcher' and '--foo' in args
+    assert any(a.endswith(f'tools/{tool}') for a in args)
+    signals = [a for a in args if a.startswith('--signal')]
+    assert signals == ([expected_signal] if expected_signal else [])
