@@ -1503,8 +1503,9 @@ def render_markdown(report: dict, chart: Optional[str] = None) -> str:
         '* torch peak: the most memory held by tensors allocated during one forward pass '
         '(torch.profiler allocation events; weights and input excluded, output included). '
         'RSS peak (dense group): growth of the resident set during one forward pass after a '
-        'warm-up, in a fresh process (VmHWM reset via /proc/self/clear_refs); it includes '
-        'allocator caching and oneDNN scratch memory.',
+        'warm-up, in a fresh process (VmHWM reset via /proc/self/clear_refs) with a fixed '
+        'glibc mmap threshold (MALLOC_MMAP_THRESHOLD_=131072: large blocks are returned when '
+        'freed, so the warm-up leaves nothing behind); it includes oneDNN scratch memory.',
         '* GFLOPs: mmengine FlopAnalyzer (multiply-adds) per sample, including fused attention.',
         '* max rel. diff: largest |output - reference| / max |reference|, the reference being '
         'the fp32 eager output of the same weights (for mmaction2 UniFormer: ours), or for '
