@@ -248,3 +248,23 @@ def test_paper_config_trains_on_token_labels(tmp_path, name, label_size):
     assert torch.isfinite(with_labels['loss_aux'])
     assert not torch.allclose(with_labels['loss_aux'], without['loss_aux'])
     torch.testing.assert_close(with_labels['loss_cls'], without['loss_cls'])
+
+
+def test_train_refuses_missing_label_files_before_building_anything(tmp_path):
+    """tools/train.py's data check names the token-label folder of a TL config and the
+    --cfg-options key that moves it, instead of an error from inside a data-loader worker."""
+    from uniformer_mm.engine.cli import check_data_paths, load_config
+    (tmp_path / 'train').mkdir()
+    (tmp_path / 'meta').mkdir()
+    cfg = load_config(str(CONFIGS / 'uniformer_s_tl_in1k.py'),
+                      {'train_dataloader.dataset.data_root': str(tmp_path)})
+    with pytest.raises(FileNotFoundError) as e:
+        check_data_paths(cfg, ('train', ))
+    msg = str(e.value)
+    assert "train_dataloader.dataset.pipeline.1.label_root = 'data/imagenet/label_top5" in msg
+    assert '--cfg-options train_dataloader.dataset.pipeline.1.label_root=' in msg
+    (tmp_path / 'labels').mkdir()
+    cfg = load_config(str(CONFIGS / 'uniformer_s_tl_in1k.py'),
+                      {'train_dataloader.dataset.data_root': str(tmp_path),
+                       'train_dataloader.dataset.pipeline.1.label_root': str(tmp_path / 'labels')})
+    check_data_paths(cfg, ('train', ))  # the --cfg-options key of the message works

@@ -473,7 +473,8 @@ def check_data_paths(cfg: Config, splits: tuple = ('train', 'val', 'test')) -> N
     dataset (or a dataset of length 0) after the model is built. Checked for each
     ``<split>_dataloader.dataset`` (and the datasets it wraps): ``data_root``, ``ann_file``
     and every ``data_prefix`` entry, each joined to ``data_root`` as mmengine's
-    ``BaseDataset`` does when relative. Remote paths (``s3://``, ``http://`` ...) are skipped.
+    ``BaseDataset`` does when relative, and the ``label_root`` of a token-labeling pipeline.
+    Remote paths (``s3://``, ``http://`` ...) are skipped.
 
     Args:
         cfg (Config): The loaded config.
@@ -509,6 +510,13 @@ def check_data_paths(cfg: Config, splits: tuple = ('train', 'val', 'test')) -> N
                     continue
                 if not osp.exists(full):
                     missing.append(f'{name} = {path!r} (resolved: {full!r})')
+            # Files a transform reads besides the samples (token labeling's dense labels).
+            for i, t in enumerate(ds.get('pipeline') or []):
+                label_root = t.get('label_root') if isinstance(t, dict) else None
+                if (isinstance(label_root, str) and '://' not in label_root
+                        and str(t.get('type', '')).endswith('LoadTokenLabel')
+                        and not osp.isdir(label_root)):
+                    missing.append(f'{key}.pipeline.{i}.label_root = {label_root!r}')
     if missing:
         raise FileNotFoundError(
             'the config points at data that does not exist:\n  ' + '\n  '.join(missing) +
