@@ -55,3 +55,17 @@ def one_intraop_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+# --- generated demo data sets (tools/demo/make_data.py) --------------------------------------
+def make_demo_data(root: Path, only: Sequence[str]) -> Path:
+    """Generate the demo data sets ``only`` (``'cls'``, ``'coco'``, ``'ade'``, ``'kinetics'``)
+    under ``root``, in their real formats, with make_data.py (a script, not a module)."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).parents[1] / 'tools' / 'demo'))
+    try:
+        from make_data import make_all
+    finally:
+        sys.path.pop(0)
+    make_all(str(root), only=tuple(only))
+    return root

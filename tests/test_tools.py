@@ -18,7 +18,7 @@ from typing import Dict, List, Optional
 
 import pytest
 import torch
-from conftest import DATA_DIR, max_rel_err
+from conftest import DATA_DIR, make_demo_data, max_rel_err
 
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -271,14 +271,7 @@ def test_converter_errors(tmp_path):
 # ------------------------------------------------------------------------- CLI tools
 @pytest.fixture(scope='module')
 def demo_data(tmp_path_factory) -> str:
-    sys.path.insert(0, str(REPO / 'tools' / 'demo'))
-    try:
-        from make_data import make_all
-    finally:
-        sys.path.pop(0)
-    root = tmp_path_factory.mktemp('demo_data')
-    make_all(str(root), only=('cls', 'kinetics'))
-    return str(root)
+    return str(make_demo_data(tmp_path_factory.mktemp('demo_data'), ('cls', 'kinetics')))
 
 
 def golden_cls_config(tmp_path: Path) -> Path:
