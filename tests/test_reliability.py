@@ -66,13 +66,14 @@ def test_sigkill_mid_epoch_then_resume_gives_the_same_weights(tmp_path, demo_dat
     assert r['metrics']['equal'], r['metrics']
 
 
-@pytest.mark.parametrize('workers', [0, 2])
+@pytest.mark.parametrize('workers,where', [(0, 'middle'), (2, 'middle'), (0, 'end')])
 def test_stop_signal_mid_epoch_saves_and_resume_continues_the_epoch(tmp_path, demo_data,
-                                                                    workers):
+                                                                    workers, where):
     """An epoch-based run (like the paper configs) told to stop with SIGTERM, as Slurm does
     before preempting a job, in the middle of epoch 2: tools/train.py writes a checkpoint of
     that iteration and exits with 143; --resume continues inside epoch 2 and the run ends with
-    bit-identical weights and optimizer state to an uninterrupted one. With data-loader
+    bit-identical weights and optimizer state to an uninterrupted one; also when the signal
+    comes with the epoch's last batch, before its checkpoint. With data-loader
     workers, the signal goes to the whole process group (workers included), as Slurm's.
     (Workers are re-created each epoch here: persistent workers carry their random state
     across epochs, which a resume cannot restore; see docs/reliability.md.)"""
@@ -90,7 +91,8 @@ custom_imports = dict(imports=['kill_point'], allow_failed_imports=False)
 """)
     per_epoch = kill_resume.epoch_info(str(cfg), demo_data)['iters_per_epoch']
     assert per_epoch >= 2
-    stop_at = per_epoch + per_epoch // 2  # inside epoch 2
+    # inside epoch 2, or after its last batch (before its checkpoint and end-of-epoch hooks)
+    stop_at = per_epoch + per_epoch // 2 if where == 'middle' else 2 * per_epoch
     env = kill_resume._env(demo_data)
 
     def train(work_dir, *extra, **more_env):
@@ -112,7 +114,8 @@ custom_imports = dict(imports=['kill_point'], allow_failed_imports=False)
     resumed = train(run, '--resume')
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     log = resumed.stdout + resumed.stderr
-    assert f'resuming epoch 2 after its batch {stop_at - per_epoch}/{per_epoch}' in log
+    assert (f'resuming epoch 2 after its batch {stop_at - per_epoch}/{per_epoch}'
+            if where == 'middle' else 'resuming after the last batch of epoch 2') in log
     same = kill_resume.compare_checkpoints(str(tmp_path / 'ref' / 'epoch_3.pth'),
                                            str(run / 'epoch_3.pth'))
     assert same['same'], same

@@ -37,9 +37,11 @@ class EpochBasedTrainLoop(MMEngineEpochBasedTrainLoop):
     batch_wrapper: Optional[Callable[[Iterator, int], Iterator]] = None
 
     def _trained_in_epoch(self) -> int:
-        """Batches of the current epoch already trained (non-zero after a mid-epoch resume)."""
+        """Batches of the current epoch already trained (non-zero after a mid-epoch resume;
+        all of them after a stop at the epoch's last iteration, before its end-of-epoch
+        hooks ran)."""
         done = self._iter - self._epoch * len(self.dataloader)
-        if 0 <= done < len(self.dataloader):
+        if 0 <= done <= len(self.dataloader):
             return done
         if done != 0:  # e.g. the data set or the batch size changed since the checkpoint
             print_log(f'resumed at iteration {self._iter} in epoch {self._epoch + 1}, which '
@@ -53,6 +55,15 @@ class EpochBasedTrainLoop(MMEngineEpochBasedTrainLoop):
         self.runner.call_hook('before_train_epoch')
         self.runner.model.train()
         done = self._trained_in_epoch()
+        if done == len(self.dataloader):
+            # Every batch was trained; only the end of the epoch (its hooks: checkpoint, then
+            # validation in run()) is missing. No data needs fetching: the next epoch's order
+            # depends on the epoch number only.
+            print_log(f'resuming after the last batch of epoch {self._epoch + 1}: finishing '
+                      'the epoch', logger='current')
+            self.runner.call_hook('after_train_epoch')
+            self._epoch += 1
+            return
         batches: Iterator[Any] = iter(self.dataloader)
         if self.batch_wrapper is not None:
             batches = self.batch_wrapper(batches, self._epoch * len(self.dataloader))
