@@ -32,7 +32,7 @@ label map did not follow.
 import io
 import math
 import os.path as osp
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional, Tuple
 
 import mmengine.fileio as fileio
 import numpy as np
@@ -69,27 +69,22 @@ def crop_affine(crop: Tuple[int, int, int, int], image_shape: Tuple[int, int]) -
                      [0., 0., 1.]])
 
 
-def warp_affine(matrix: np.ndarray, in_shape: Tuple[int, int],
-                out_shape: Optional[Tuple[int, int]] = None) -> np.ndarray:
-    """Normalised map from the output of ``cv2.warpAffine(img, matrix)`` to its input.
+def warp_affine(matrix: np.ndarray, shape: Tuple[int, int]) -> np.ndarray:
+    """Normalised map from the output of ``cv2.warpAffine(img, matrix)`` (same size as
+    ``img``, as in RandAugment's warps) to its input.
 
     Args:
         matrix (ndarray): The 2 x 3 forward pixel matrix given to ``cv2.warpAffine`` (pixel
             centres at integer coordinates; ``dst(matrix @ p) = src(p)``).
-        in_shape (tuple): ``(height, width)`` of the input image.
-        out_shape (tuple, optional): ``(height, width)`` of the output. Defaults to
-            ``in_shape``.
+        shape (tuple): ``(height, width)`` of the image.
 
     Returns:
         ndarray: 3 x 3 affine matrix.
     """
-    def to_normalised(shape: Tuple[int, int]) -> np.ndarray:
-        h, w = shape
-        return np.array([[1. / w, 0., .5 / w], [0., 1. / h, .5 / h], [0., 0., 1.]])
-
+    h, w = shape
+    to_normalised = np.array([[1. / w, 0., .5 / w], [0., 1. / h, .5 / h], [0., 0., 1.]])
     forward = np.vstack([np.asarray(matrix, dtype=np.float64).reshape(2, 3), [0., 0., 1.]])
-    return (to_normalised(in_shape) @ np.linalg.inv(forward)
-            @ np.linalg.inv(to_normalised(out_shape or in_shape)))
+    return to_normalised @ np.linalg.inv(forward) @ np.linalg.inv(to_normalised)
 
 
 def flip_affine(direction: str) -> np.ndarray:
@@ -150,7 +145,7 @@ def token_label_from_topk(topk: torch.Tensor, num_classes: int, affine: np.ndarr
     valid = ((xi >= -1) & (xi <= w) & (yi >= -1) & (yi <= h)).float()
     grid = torch.stack([2 * x - 1, 2 * y - 1], dim=-1).float()[None]
     sampled = F.grid_sample(dense[None], grid, mode='bilinear', padding_mode='border',
-                            align_corners=False)[0] * valid.float()
+                            align_corners=False)[0] * valid
     out = sampled.reshape(num_classes, label_size, sy, label_size, sx).mean(dim=(2, 4))
     if normalize:
         total = out.sum(dim=0, keepdim=True)

@@ -43,11 +43,10 @@ class EpochBasedTrainLoop(MMEngineEpochBasedTrainLoop):
         done = self._iter - self._epoch * len(self.dataloader)
         if 0 <= done <= len(self.dataloader):
             return done
-        if done != 0:  # e.g. the data set or the batch size changed since the checkpoint
-            print_log(f'resumed at iteration {self._iter} in epoch {self._epoch + 1}, which '
-                      f'has {len(self.dataloader)} batches: the position in the epoch is '
-                      'unknown, so the epoch starts from its first batch',
-                      logger='current', level=30)
+        # e.g. the data set or the batch size changed since the checkpoint
+        print_log(f'resumed at iteration {self._iter} in epoch {self._epoch + 1}, which has '
+                  f'{len(self.dataloader)} batches: the position in the epoch is unknown, so '
+                  'the epoch starts from its first batch', logger='current', level=30)
         return 0
 
     def run_epoch(self) -> None:
@@ -61,9 +60,13 @@ class EpochBasedTrainLoop(MMEngineEpochBasedTrainLoop):
             # depends on the epoch number only.
             print_log(f'resuming after the last batch of epoch {self._epoch + 1}: finishing '
                       'the epoch', logger='current')
-            self.runner.call_hook('after_train_epoch')
-            self._epoch += 1
-            return
+        else:
+            self._train_batches(done)
+        self.runner.call_hook('after_train_epoch')
+        self._epoch += 1
+
+    def _train_batches(self, done: int) -> None:
+        """Train the epoch's batches after the first ``done`` (fetched and discarded)."""
         batches: Iterator[Any] = iter(self.dataloader)
         if self.batch_wrapper is not None:
             batches = self.batch_wrapper(batches, self._epoch * len(self.dataloader))
@@ -78,5 +81,3 @@ class EpochBasedTrainLoop(MMEngineEpochBasedTrainLoop):
                     bar.update()
         for idx, data_batch in enumerate(batches, start=done):
             self.run_iter(idx, data_batch)
-        self.runner.call_hook('after_train_epoch')
-        self._epoch += 1
