@@ -161,7 +161,7 @@ def test_resume_auto_skips_torn_and_missing_checkpoints(tmp_path):
     import os
     import time
 
-    from uniformer_mm.engine.cli import find_resume_checkpoint
+    from uniformer_mm.cli import find_resume_checkpoint
     assert find_resume_checkpoint(str(tmp_path)) is None  # nothing to resume: fresh start
     good = tmp_path / 'iter_3.pth'
     torch.save({'state_dict': {'w': torch.ones(2)}}, good)
@@ -256,7 +256,7 @@ def test_every_item_of_the_issue_has_a_case():
 def test_data_path_check_follows_wrappers_and_skips_remote(tmp_path):
     from mmengine.config import Config
 
-    from uniformer_mm.engine.cli import check_data_paths
+    from uniformer_mm.cli import check_data_paths
     (tmp_path / 'ann.json').write_text('{}')
     inner = dict(type='CocoDataset', data_root=str(tmp_path), ann_file='ann.json',
                  data_prefix=dict(img='images/'))

@@ -253,7 +253,8 @@ def test_paper_config_trains_on_token_labels(tmp_path, name, label_size):
 def test_train_refuses_missing_label_files_before_building_anything(tmp_path):
     """tools/train.py's data check names the token-label folder of a TL config and the
     --cfg-options key that moves it, instead of an error from inside a data-loader worker."""
-    from uniformer_mm.engine.cli import check_data_paths, load_config
+    from uniformer_mm.apis import load_config
+    from uniformer_mm.cli import check_data_paths
     (tmp_path / 'train').mkdir()
     (tmp_path / 'meta').mkdir()
     cfg = load_config(str(CONFIGS / 'uniformer_s_tl_in1k.py'),

@@ -400,7 +400,7 @@ def test_tools_report_config_errors(tmp_path):
 
 def test_exit_on_error(monkeypatch):
     """The one error exit of every tool: ``error: <message>`` with status 1, or the traceback."""
-    from uniformer_mm.engine.cli import USER_ERRORS, exit_on_error
+    from uniformer_mm.cli import USER_ERRORS, exit_on_error
     monkeypatch.delenv('UNIFORMER_MM_DEBUG', raising=False)
     with pytest.raises(SystemExit) as info:
         with exit_on_error(*USER_ERRORS):

@@ -17,7 +17,7 @@ import argparse
 import json
 import os.path as osp
 
-from uniformer_mm.engine import cli
+from uniformer_mm import apis, cli
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -52,9 +52,9 @@ def main(argv=None) -> dict:
         if not args.checkpoint.startswith(('http://', 'https://')) and not osp.isfile(
                 args.checkpoint):
             raise FileNotFoundError(f'checkpoint file {args.checkpoint!r} does not exist')
-        cfg = cli.load_config(args.config, args.cfg_options)
+        cfg = apis.load_config(args.config, args.cfg_options)
         cli.check_data_paths(cfg, ('test', ))
-        scope = cli.toolbox_of(cfg)
+        scope = apis.toolbox_of(cfg)
         cfg.launcher = args.launcher
         cli.setup_cpu_distributed(cfg)
         cli.set_work_dir(cfg, args.work_dir, args.config)
@@ -73,7 +73,7 @@ def main(argv=None) -> dict:
     # A refused or mismatched checkpoint (another architecture or toolbox, missing keys of an
     # official layout) is the user's to fix; the message names the file and the config.
     with cli.exit_on_error(CheckpointError, ValueError, KeyError):
-        cli.load_test_checkpoint(runner.model, args.checkpoint, args.config, scope=scope,
+        apis.load_test_checkpoint(runner.model, args.checkpoint, args.config, scope=scope,
                                  logger=runner.logger)
     metrics = runner.test()
     if runner.rank == 0:

@@ -10,7 +10,7 @@ Examples::
 import argparse
 import os
 
-from uniformer_mm.engine import cli
+from uniformer_mm import apis, cli
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -39,7 +39,7 @@ def main(argv=None) -> None:
 
     # configuration mistakes: one clear line instead of a traceback from deep inside
     with cli.exit_on_error(*cli.USER_ERRORS):
-        cfg = cli.load_config(args.config, args.cfg_options)
+        cfg = apis.load_config(args.config, args.cfg_options)
         cli.check_data_paths(cfg, ('train', 'val'))
         if args.resume not in (None, 'auto') and '://' not in args.resume and \
                 not os.path.isfile(args.resume):

@@ -3,7 +3,7 @@
 Both take ``INPUT CONFIG CHECKPOINT --out PNG``, check the cheap things before the slow model
 load and write the drawing as PNG. Only the inference and the drawing differ per demo. A
 user's mistake becomes one ``error: ...`` line through
-:func:`uniformer_mm.engine.cli.exit_on_error`, imported after the arguments are parsed.
+:func:`uniformer_mm.cli.exit_on_error`, imported after the arguments are parsed.
 
 The demos import this file as ``_common`` (Python puts a script's folder first on
 ``sys.path``; ``tools/`` is not a package). It imports neither torch nor uniformer_mm at the

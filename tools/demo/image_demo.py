@@ -41,11 +41,11 @@ def run(img_path: str, model, out: str, args: argparse.Namespace) -> Tuple[str, 
     import mmcv
     from mmengine.registry import VISUALIZERS
 
-    from uniformer_mm.engine import cli
+    from uniformer_mm import apis
     from uniformer_mm.engine.visualization import draw_labels, topk_lines
 
     cfg = model.cfg
-    scope = cli.toolbox_of(cfg)
+    scope = apis.toolbox_of(cfg)
     img = mmcv.imread(img_path, channel_order='rgb')
     meta = model.dataset_meta
     if scope == 'mmdet':
@@ -94,13 +94,13 @@ def main(argv=None) -> None:
     """Run the demo and write ``--out``."""
     args = parse_args(argv)
     from uniformer_mm.checkpoint import CheckpointError
-    from uniformer_mm.engine import cli
+    from uniformer_mm import apis, cli
 
     with cli.exit_on_error(*cli.USER_ERRORS, CheckpointError):
         check_demo_paths(args.img, 'image', args.out)
-        model = cli.init_inference_model(args.config, args.checkpoint)
+        model = apis.init_inference_model(args.config, args.checkpoint)
         summary, drawn = run(args.img, model, args.out, args)
-    write_png(drawn, args.out, f'{cli.toolbox_of(model.cfg)}: {summary}')
+    write_png(drawn, args.out, f'{apis.toolbox_of(model.cfg)}: {summary}')
 
 
 if __name__ == '__main__':

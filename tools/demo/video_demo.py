@@ -46,14 +46,14 @@ def main(argv=None) -> None:
     """Run the recognizer and write ``--out``."""
     args = parse_args(argv)
     from uniformer_mm.checkpoint import CheckpointError
-    from uniformer_mm.engine import cli
+    from uniformer_mm import apis, cli
     from uniformer_mm.engine.visualization import draw_video_topk, topk_lines
 
     with cli.exit_on_error(*cli.USER_ERRORS, CheckpointError):
         check_demo_paths(args.video, 'video', args.out)
         names = label_names(args.labels)
-        model = cli.init_inference_model(args.config, args.checkpoint)
-        if cli.toolbox_of(model.cfg) != 'mmaction':
+        model = apis.init_inference_model(args.config, args.checkpoint)
+        if apis.toolbox_of(model.cfg) != 'mmaction':
             raise ValueError(f'{args.config!r} is not an mmaction2 config; images go to '
                              'tools/demo/image_demo.py')
         from mmaction.apis import inference_recognizer

@@ -87,20 +87,20 @@ def fit_to_config(ckpt: Dict, config: str, cfg_options: Optional[List[str]] = No
     from uniformer_mm.checkpoint import ShapeMismatchError, describe_state_dict, strip_prefix
     from uniformer_mm.checkpoint.release import (RELEASE_KINDS, RELEASE_TOOLBOX,
                                                  check_same_arch, model_arch)
-    from uniformer_mm.engine import cli
+    from uniformer_mm import apis
 
     options = None
     if cfg_options:
         ns = argparse.Namespace()
         DictAction(option_strings=[], dest='o')(None, ns, cfg_options)
         options = ns.o
-    cfg = cli.load_config(config, options)
-    scope = cli.toolbox_of(cfg)
+    cfg = apis.load_config(config, options)
+    scope = apis.toolbox_of(cfg)
     meta, sd = ckpt['meta'], ckpt['state_dict']
     kind = meta['release_kind']
     toolbox = RELEASE_TOOLBOX[kind]
     print(f'building the model of {config} ({scope}) to check the conversion ...', flush=True)
-    model = cli.build_model(cfg)
+    model = apis.build_model(cfg)
     own = model.state_dict()
     if toolbox is not None and toolbox != scope:
         if kind in ('imagenet', 'token_labeling', 'imagenet_light', 'video', 'video_light'):
@@ -158,7 +158,7 @@ def main(argv=None) -> None:
     import uniformer_mm  # noqa: F401  (runtime fixes)
     from uniformer_mm.checkpoint import CheckpointError, HEAD_DIM_TRAP
     from uniformer_mm.checkpoint.release import RELEASE_KINDS, convert_release_file
-    from uniformer_mm.engine import cli
+    from uniformer_mm import cli
 
     # KeyError too: a checkpoint without the state_dict entry its layout needs
     with cli.exit_on_error(*cli.USER_ERRORS, KeyError, CheckpointError):

@@ -173,7 +173,7 @@ Checkpoint files after a kill. mmengine's `CheckpointHook` deletes the oldest ch
 beyond `max_keep_ckpts` *before* writing the new one, writes it in place (not atomically) and
 only then updates `last_checkpoint`. A kill during the write leaves a truncated newest file;
 with `max_keep_ckpts=1` nothing complete is left at all. `tools/train.py --resume` (no path)
-therefore picks the newest *complete* checkpoint itself (`uniformer_mm.engine.cli.
+therefore picks the newest *complete* checkpoint itself (`uniformer_mm.cli.
 find_resume_checkpoint`: the newest `iter_*.pth` / `epoch_*.pth` or `last_checkpoint` target
 that is a complete zip archive), says which files it skipped, and refuses to start over
 silently when checkpoints exist but none is complete (row *newest checkpoint torn*; unit test

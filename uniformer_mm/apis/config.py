@@ -1,0 +1,75 @@
+"""Reading a config as every entry point does: the file, its toolbox, its class names.
+
+:func:`load_config` turns the usual failures (a wrong path, a toolbox that is not installed)
+into errors that say what to do; :func:`toolbox_of` names the toolbox a config runs under
+(its ``default_scope``); :func:`class_names` finds the names to draw or print.
+"""
+import os
+import os.path as osp
+import re
+from typing import Optional
+
+from mmengine.config import Config
+
+from ..registry import TOOLBOXES, MissingToolboxError, require_toolbox
+
+__all__ = ['load_config', 'toolbox_of', 'class_names']
+
+# default_scope -> import name of the toolbox (they coincide for the five toolboxes)
+_SCOPES = {'mmpretrain', 'mmdet', 'mmseg', 'mmpose', 'mmaction'}
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Read a config, turning the usual failures into errors that say what to do.
+
+    Args:
+        path (str): The config file.
+        cfg_options (dict, optional): ``--cfg-options`` overrides.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        MissingToolboxError: The config inherits from, or runs under, a toolbox that is not
+            installed.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'config file {path!r} does not exist (working directory: {os.getcwd()}); '
+            'configs live in configs/{cls,det,seg,pose,video}/')
+    # `_base_ = 'mmdet::...'` needs the toolbox installed before mmengine can resolve it.
+    with open(path, encoding='utf-8') as f:
+        for scope in sorted(set(re.findall(r'[\'"](mm[a-z]+)::', f.read()))):
+            if scope in _SCOPES:
+                require_toolbox(scope, f'config {path!r} (it inherits from {scope}::)')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    scope = cfg.get('default_scope')
+    if scope in _SCOPES:
+        require_toolbox(scope, f"config {path!r} (default_scope='{scope}')")
+    return cfg
+
+
+def toolbox_of(cfg: Config) -> str:
+    """The toolbox a config runs under (its ``default_scope``)."""
+    scope = cfg.get('default_scope')
+    if scope not in TOOLBOXES:
+        raise MissingToolboxError(
+            f'config default_scope={scope!r} is not one of the supported toolboxes '
+            f'{sorted(TOOLBOXES)}; set default_scope in the config')
+    return scope
+
+
+def class_names(cfg: Config, checkpoint_meta: Optional[dict] = None) -> Optional[list]:
+    """Class names for drawing: the checkpoint's ``dataset_meta``, else the config's.
+
+    Looks at ``meta['dataset_meta']['classes']`` (mmengine Runner checkpoints), then the test
+    dataset's ``metainfo.classes``, then a top-level ``classes`` of the config.
+    """
+    meta = (checkpoint_meta or {}).get('dataset_meta') or {}
+    if meta.get('classes'):
+        return list(meta['classes'])
+    dataset = cfg.get('test_dataloader', {}).get('dataset', {})
+    metainfo = dataset.get('metainfo') or {}
+    if metainfo.get('classes'):
+        return list(metainfo['classes'])
+    return list(cfg['classes']) if cfg.get('classes') else None
