@@ -1,5 +1,5 @@
-"""The tools (issue 7): official checkpoint converter, tools/test.py, tools/train.py, the demos
-and distributed CPU training.
+"""The command-line tools: official checkpoint converter, tools/test.py, tools/train.py, the
+demos and distributed CPU training.
 
 Converter round trips use the golden official-format fixtures of ``tests/data``: the converted
 file must read with a plain ``torch.load(weights_only=True)``, load into the OpenMMLab model
