@@ -74,7 +74,7 @@ def main(argv=None) -> dict:
     # official layout) is the user's to fix; the message names the file and the config.
     with cli.exit_on_error(CheckpointError, ValueError, KeyError):
         apis.load_test_checkpoint(runner.model, args.checkpoint, args.config, scope=scope,
-                                 logger=runner.logger)
+                                  logger=runner.logger)
     metrics = runner.test()
     if runner.rank == 0:
         # One machine-readable place for the numbers (the log has them too).

@@ -10,6 +10,7 @@ from mmengine.config import Config, ConfigDict
 
 __all__ = ['add_launch_args', 'parse_launch_args', 'setup_cpu_distributed']
 
+
 def add_launch_args(parser: 'argparse.ArgumentParser') -> None:
     """Add the flags train.py and test.py share: --cfg-options, --launcher, --local-rank."""
     from mmengine.config import DictAction

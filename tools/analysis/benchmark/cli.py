@@ -71,7 +71,7 @@ def spec_from_config(path: str) -> ModelSpec:
     if '.' not in type_:
         type_ = f'{cfg.get("default_scope", "uniformer_mm")}.{type_}'
     return ModelSpec(key='model', label=osp.splitext(osp.basename(path))[0], type=type_,
-                        kwargs=kwargs, ours=type_.startswith('uniformer_mm.'))
+                     kwargs=kwargs, ours=type_.startswith('uniformer_mm.'))
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -133,11 +133,11 @@ def build_groups(args: argparse.Namespace) -> List[Group]:
                 kwargs['arch'] = args.arch
             label = args.model.split('.', 1)[-1] + (f'-{args.arch}' if args.arch else '')
             spec = ModelSpec(key='model', label=label, type=args.model, kwargs=kwargs,
-                                ours=args.model.startswith('uniformer_mm.'))
+                             ours=args.model.startswith('uniformer_mm.'))
         spec.attention = args.attention
         variant = Variant(args.dtype, args.channels_last, args.compile)
         groups = [compare_group(spec, args.input, args.batch, variant, compare=args.compare,
-                                   rss=args.rss)]
+                                rss=args.rss)]
     else:
         groups = dict(default=default_suite, compile=compile_suite,
                       quick=quick_suite)[args.suite]()

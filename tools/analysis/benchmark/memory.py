@@ -134,4 +134,3 @@ def _main(argv: Optional[Sequence[str]] = None) -> int:
     MMLogger.get_instance('uniformer_mm_benchmark', log_level='WARNING')
     print(json.dumps(_rss_child(args.rss_case)), flush=True)
     return 0
-

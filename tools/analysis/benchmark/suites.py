@@ -182,8 +182,8 @@ def variants_group(which: str, repeats: int = 5, compile_backend: str = 'inducto
     else:
         raise ValueError(f"which must be 's', 'xxs' or '3d', got {which!r}")
     return Group(f'variants_{which}', f'{spec.label}: dtype, memory format and torch.compile, '
-                 f'{batch} x {"x".join(map(str, shape[1:]))}', [Case(spec, shape, batch, v)
-                                                                 for v in variants],
+                 f'{batch} x {"x".join(map(str, shape[1:]))}',
+                 [Case(spec, shape, batch, v) for v in variants],
                  spec.key, warmup=2, repeats=repeats,
                  note='For compiled variants the first call is the compilation '
                       '(fullgraph=True: a graph break is an error, not a silent fallback). It '
