@@ -17,8 +17,6 @@ import argparse
 import json
 import os.path as osp
 
-from uniformer_mm import apis, cli
-
 
 def parse_args(argv=None) -> argparse.Namespace:
     """Command-line options (the flags of the OpenMMLab toolboxes' test.py)."""
@@ -35,20 +33,32 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='draw every n-th test sample (with --show-dir)')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation '
                         '(the config\'s tta_model / tta_pipeline; mmdet, mmseg, mmpretrain)')
-    cli.add_launch_args(parser)
-    return cli.parse_launch_args(parser, argv)
+    # The launch flags of the toolboxes' scripts, declared here with plain argparse: parsing
+    # imports nothing heavy (uniformer_mm.cli.apply_launch_args reads them afterwards).
+    parser.add_argument('--cfg-options', nargs='+', action='extend', metavar='KEY=VALUE',
+                        help='override config settings (mmengine DictAction syntax), e.g. '
+                        'train_dataloader.batch_size=4')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    # torch.distributed.launch passes --local-rank (torch>=2) or --local_rank
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
 
 
 def main(argv=None) -> dict:
     """Build the runner, load (converting if needed) the checkpoint and run the test loop."""
-    args = parse_args(argv)
-    import uniformer_mm  # noqa: F401  (runtime fixes; registries)
+    args = parse_args(argv)  # first: --help and argument errors need no heavy import
+    from uniformer_mm import cli
+    cli.quiet_known_messages()
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
+    from uniformer_mm import apis
     from uniformer_mm.checkpoint import CheckpointError
 
     with cli.exit_on_error(*cli.USER_ERRORS):
+        cli.apply_launch_args(args)
         if not args.checkpoint.startswith(('http://', 'https://')) and not osp.isfile(
                 args.checkpoint):
             raise FileNotFoundError(f'checkpoint file {args.checkpoint!r} does not exist')

@@ -249,6 +249,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Print the parameters and FLOPs of a config."""
     args = parse_args(argv)
     from uniformer_mm import cli  # after parsing: --help stays fast
+    cli.quiet_known_messages()
 
     with cli.exit_on_error(FileNotFoundError, ValueError):  # a wrong path or --shape
         result = complexity_of_config(args.config, args.shape, args.cfg_options)
