@@ -32,7 +32,7 @@ from tools.analysis.benchmark.models import VIDEO_ARCHS as ARCHS
 from tools.analysis.benchmark.models import build_mmaction_pair as build_pair
 from tools.analysis.benchmark.models import (output_difference, restore_layernorm_eps,
                                              set_layernorm_eps)
-from tools.analysis.benchmark.profiling import profile_ops, profile_table
+from tools.analysis.benchmark.profiling import profile_ops, profile_table, quiet_profiler
 from tools.analysis.benchmark.timing import time_interleaved
 
 __all__ = ['ARCHS', 'build_pair', 'output_difference', 'set_layernorm_eps',
@@ -66,6 +66,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     """Run the comparison and print a report; returns the numbers."""
     args = parse_args(argv)
+    from uniformer_mm import cli
+    cli.quiet_known_messages()
+    quiet_profiler()
     from mmengine.logging import MMLogger
     # The current mmengine logger; WARNING hides the per-parameter init report of init_weights.
     MMLogger.get_instance('compare_mmaction_uniformer', log_level='WARNING')

@@ -45,7 +45,8 @@ from .models import (VIDEO_ARCHS, build_mmaction_pair, build_model, build_spec,
                      mmaction_uniformer_kwargs, output_difference, randomize_batchnorm_,
                      restore_layernorm_eps, set_layernorm_eps, spread_attention_,
                      to_channels_last_, use_explicit_softmax_attention)
-from .profiling import copy_stats, cpu_profiler, profile_ops, profile_table, top_ops
+from .profiling import (copy_stats, cpu_profiler, profile_ops, profile_table, quiet_profiler,
+                        top_ops)
 from .report import format_group, render_markdown, write_chart
 from .runner import load_average, machine_info, max_rel_diff, run_group, run_suite
 from .specs import Case, Group, ModelSpec, PreparedCase, Variant, make_input
@@ -61,7 +62,8 @@ __all__ = [
     'mmaction_uniformer_kwargs', 'build_mmaction_pair', 'output_difference',
     'set_layernorm_eps', 'restore_layernorm_eps', 'time_interleaved', 'paired_ratio', 'MB',
     'torch_peak_memory', 'peak_from_profile', 'rss_peak_in_subprocess', 'count_flops',
-    'cpu_profiler', 'profile_ops', 'profile_table', 'top_ops', 'copy_stats', 'max_rel_diff',
+    'quiet_profiler', 'cpu_profiler', 'profile_ops', 'profile_table', 'top_ops', 'copy_stats',
+    'max_rel_diff',
     'run_group', 'run_suite', 'TOP1', 'peer_specs', 'default_suite', 'compile_suite',
     'quick_suite', 'compare_group', 'evaluate_targets', 'compiled_ok', 'light_claim',
     'format_group', 'render_markdown', 'write_chart'

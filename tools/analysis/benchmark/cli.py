@@ -42,6 +42,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 
+from .profiling import quiet_profiler
 from .report import render_markdown, write_chart
 from .runner import machine_info, run_suite
 from .specs import Group, ModelSpec, Variant
@@ -192,6 +193,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     # Peers' construction warnings that say nothing about the measurement.
     warnings.filterwarnings('ignore', message='torch.meshgrid')
     warnings.filterwarnings('ignore', message='In MMCV v1.4.4')
+    from uniformer_mm import cli
+    cli.quiet_known_messages()
+    quiet_profiler()
     from mmengine.logging import MMLogger
     # WARNING hides the per-parameter init reports of model builds.
     MMLogger.get_instance('uniformer_mm_benchmark', log_level='WARNING')
