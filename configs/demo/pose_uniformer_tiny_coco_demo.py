@@ -4,6 +4,9 @@
 _base_ = ['mmpose::_base_/default_runtime.py']
 
 data_root = '{{$UNIFORMER_MM_DEMO_DATA:work_dirs/demo/data}}/coco/'
+# Named at the top level, as mmpose's configs do: its inferencers (MMPoseInferencer) read them.
+dataset_type = 'CocoDataset'
+data_mode = 'topdown'
 tiny = dict(depths=(1, 1, 2, 1), embed_dims=(16, 32, 64, 128), head_dim=16)
 codec = dict(type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=2)
 
@@ -36,13 +39,13 @@ val_pipeline = [
 train_dataloader = dict(
     batch_size=4, num_workers=0, persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(type='CocoDataset', data_root=data_root, data_mode='topdown',
+    dataset=dict(type=dataset_type, data_root=data_root, data_mode=data_mode,
                  ann_file='annotations/person_keypoints_train.json',
                  data_prefix=dict(img='train/'), pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8, num_workers=0, persistent_workers=False, drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=dict(type='CocoDataset', data_root=data_root, data_mode='topdown',
+    dataset=dict(type=dataset_type, data_root=data_root, data_mode=data_mode,
                  ann_file='annotations/person_keypoints_val.json',
                  data_prefix=dict(img='val/'), test_mode=True, pipeline=val_pipeline))
 test_dataloader = val_dataloader

@@ -16,10 +16,20 @@ __all__ = ['build_model', 'inner_model', 'load_test_checkpoint', 'init_inference
 
 
 def build_model(cfg: Config) -> nn.Module:
-    """Build ``cfg.model`` under the config's toolbox scope (no weights are loaded)."""
+    """Build ``cfg.model`` under the config's toolbox scope (no weights are loaded).
+
+    A top-level ``data_preprocessor`` of the config (mmpretrain's configs keep the
+    normalisation and the BGR->RGB conversion there) goes into the model unless
+    ``cfg.model`` has its own, as mmengine's ``Runner`` does: without it the classifier would
+    get a default preprocessor that neither normalises nor converts, and predict on other
+    inputs than ``tools/test.py`` and the toolbox's inferencers.
+    """
     from mmengine.registry import MODELS, init_default_scope
     init_default_scope(toolbox_of(cfg))
-    return MODELS.build(deepcopy(cfg.model))
+    model_cfg = deepcopy(cfg.model)
+    if cfg.get('data_preprocessor') is not None and isinstance(model_cfg, dict):
+        model_cfg.setdefault('data_preprocessor', deepcopy(cfg.data_preprocessor))
+    return MODELS.build(model_cfg)
 
 
 def inner_model(model: nn.Module) -> nn.Module:
