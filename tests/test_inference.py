@@ -1,6 +1,7 @@
-"""Inference routes agree: for the same weights and input, ``tools/test.py``, the inference
-API (:mod:`uniformer_mm.apis`), the demos (``tools/demo/*``) and each toolbox's own
-Inferencer give the same predictions, for every task.
+"""The inference API (:mod:`uniformer_mm.apis`: model names, ``init_model``,
+``inference_model``), and the inference routes agreeing: for the same weights and input,
+``tools/test.py``, the API, the demos (``tools/demo/*``) and each toolbox's own Inferencer
+give the same predictions, for every task.
 
 The tiny demo configs with random weights (random BatchNorm statistics, spread logits) on the
 generated demo data; the first test sample of each. ``tools/test.py`` and the demos run as a
@@ -114,9 +115,8 @@ def test_classification_routes_agree(task_env, tmp_path):
     img = dumped['img_path']
     reference = dumped['pred_score']
 
-    model = apis.init_inference_model(config, ckpt)
-    api = ImageClassificationInferencer(model=model, pretrained=False)(
-        img, return_datasamples=True)[0].pred_score
+    model = apis.init_model(config, ckpt)
+    api = apis.inference_model(model, img).pred_score
     toolbox = ImageClassificationInferencer(model=config, pretrained=ckpt, device='cpu')(
         img, return_datasamples=True)[0].pred_score
     torch.testing.assert_close(api, reference, atol=1e-5, rtol=1e-5)
@@ -133,7 +133,7 @@ def test_classification_routes_agree(task_env, tmp_path):
 
 @pytest.mark.parametrize('task_env', ['det'], indirect=True)
 def test_detection_routes_agree(task_env, tmp_path):
-    from mmdet.apis import DetInferencer, inference_detector
+    from mmdet.apis import DetInferencer
 
     from uniformer_mm import apis
     config, ckpt = task_env
@@ -142,7 +142,7 @@ def test_detection_routes_agree(task_env, tmp_path):
     reference = dumped['pred_instances']
     assert len(reference['scores']) > 0
 
-    api = inference_detector(apis.init_inference_model(config, ckpt), img).pred_instances
+    api = apis.inference_model(apis.init_model(config, ckpt), img).pred_instances
     toolbox = DetInferencer(model=config, weights=ckpt, device='cpu', show_progress=False)(
         img, return_datasamples=True)['predictions'][0].pred_instances
     for ours in (api, toolbox):
@@ -157,7 +157,7 @@ def test_detection_routes_agree(task_env, tmp_path):
 
 @pytest.mark.parametrize('task_env', ['seg'], indirect=True)
 def test_segmentation_routes_agree(task_env, tmp_path):
-    from mmseg.apis import MMSegInferencer, inference_model
+    from mmseg.apis import MMSegInferencer
     from PIL import Image
 
     from uniformer_mm import apis
@@ -172,7 +172,7 @@ def test_segmentation_routes_agree(task_env, tmp_path):
     # predicted labels it writes.
     reference = torch.from_numpy(np.array(Image.open(png)).astype(np.int64)) - 1
 
-    api = inference_model(apis.init_inference_model(config, ckpt), img)
+    api = apis.inference_model(apis.init_model(config, ckpt), img)
     toolbox = MMSegInferencer(model=config, weights=ckpt, device='cpu')(
         img, return_datasamples=True)
     for ours in (api, toolbox):
@@ -188,24 +188,24 @@ def test_segmentation_routes_agree(task_env, tmp_path):
 
 @pytest.mark.parametrize('task_env', ['pose'], indirect=True)
 def test_pose_routes_agree(task_env, tmp_path):
-    from mmpose.apis import MMPoseInferencer, inference_topdown
+    from mmpose.apis import MMPoseInferencer
 
     from uniformer_mm import apis
     config, ckpt = task_env
     dumped = first_test_py_prediction(config, ckpt, tmp_path)
     img = dumped['img_path']
-    model = apis.init_inference_model(config, ckpt)
+    model = apis.init_model(config, ckpt)
 
     # tools/test.py crops the annotated person box: the API on the same box.
     reference = dumped['pred_instances']
     box = np.asarray(reference['bboxes'], np.float32).reshape(1, 4)
-    api = inference_topdown(model, img, bboxes=box)[0].pred_instances
+    api = apis.inference_model(model, img, bboxes=box).pred_instances
     np.testing.assert_allclose(api.keypoints, reference['keypoints'], atol=1e-3)
     np.testing.assert_allclose(api.keypoint_scores, reference['keypoint_scores'], atol=1e-5)
 
     # mmpose's Inferencer without a detector takes the whole image, as the API and the demo
     # do without a box.
-    whole = inference_topdown(model, img)[0].pred_instances
+    whole = apis.inference_model(model, img).pred_instances
     toolbox = next(MMPoseInferencer(pose2d=config, pose2d_weights=ckpt, det_model='whole_image',
                                     device='cpu')(img, return_datasamples=True))
     theirs = toolbox['predictions'][0].pred_instances
@@ -218,7 +218,6 @@ def test_pose_routes_agree(task_env, tmp_path):
 
 @pytest.mark.parametrize('task_env', ['video'], indirect=True)
 def test_video_routes_agree(task_env, tmp_path):
-    from mmaction.apis import inference_recognizer
     from mmaction.apis.inferencers import ActionRecogInferencer
 
     from uniformer_mm import apis
@@ -231,8 +230,8 @@ def test_video_routes_agree(task_env, tmp_path):
         first = f.readline().split()[0]
     video = osp.join(ds.data_prefix.video, first)
 
-    model = apis.init_inference_model(config, ckpt)
-    api = inference_recognizer(model, video).pred_score
+    model = apis.init_model(config, ckpt)
+    api = apis.inference_model(model, video).pred_score
     toolbox = ActionRecogInferencer(model=config, weights=ckpt, device='cpu')(
         video, return_datasamples=True)['predictions'][0].pred_score
     torch.testing.assert_close(api, reference, atol=1e-5, rtol=1e-5)
@@ -244,3 +243,36 @@ def test_video_routes_agree(task_env, tmp_path):
     best = int(reference.argmax())
     line = demo_summary('video_demo.py', video, config, ckpt, tmp_path)
     assert f'mmaction: 1. {names[best]}: {float(reference[best]):.3f} ->' in line
+
+
+def test_model_names_come_from_the_metafiles():
+    import yaml
+
+    from uniformer_mm import apis
+    names = apis.list_models()
+    rows = []
+    for path in sorted((REPO / 'configs').glob('*/metafile.yml')):
+        rows += yaml.safe_load(path.read_text())['Models']
+    assert names == sorted(r['Name'] for r in rows) and len(set(names)) == len(names)
+    for row in rows:  # a name is its config's file stem, and resolves to that config
+        assert Path(row['Config']).stem == row['Name']
+        assert Path(apis.resolve_config(row['Name'])) == REPO / row['Config']
+    with pytest.raises(ValueError, match="did you mean uniformer_s_in1k"):
+        apis.resolve_config('uniformer_s_in1')
+    with pytest.raises(FileNotFoundError, match='does not exist'):
+        apis.init_model('configs/cls/nope.py')
+
+
+def test_init_model_by_name_without_weights(tmp_path, mm_log):
+    pytest.importorskip('mmpretrain')
+    from uniformer_mm import apis
+    model = apis.init_model('uniformer_xxs_in1k_128')
+    assert any('the weights are random' in r.getMessage() for r in mm_log)
+    assert not model.training and apis.toolbox_of(model.cfg) == 'mmpretrain'
+    img = tmp_path / 'img.png'
+    import cv2
+    cv2.imwrite(str(img), np.random.default_rng(0).integers(0, 255, (96, 128, 3), np.uint8))
+    result = apis.inference_model(model, str(img))
+    assert result.pred_score.shape == (1000, ) and 0 <= int(result.pred_label) < 1000
+    with pytest.raises(ValueError, match='top-down pose'):
+        apis.inference_model(model, str(img), bboxes=np.zeros((1, 4), np.float32))

@@ -24,7 +24,8 @@ from _common import check_demo_paths, demo_arg_parser, write_png
 def parse_args(argv=None) -> argparse.Namespace:
     """Command-line options."""
     parser = demo_arg_parser('UniFormer image demo', 'img', 'image file',
-                             'config file (mmpretrain, mmdet, mmseg or mmpose)')
+                             'config file (mmpretrain, mmdet, mmseg or mmpose) or model name '
+                             '(uniformer_mm.apis.list_models())')
     parser.add_argument('--score-thr', type=float, default=0.3,
                         help='minimum box score to draw (mmdet)')
     parser.add_argument('--kpt-thr', type=float, default=0.0,
@@ -37,7 +38,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def run(img_path: str, model, out: str, args: argparse.Namespace) -> Tuple[str, np.ndarray]:
-    """Infer and draw with the model's toolbox; returns (summary, drawn RGB image)."""
+    """Infer (:func:`uniformer_mm.apis.inference_model`) and draw with the model's toolbox;
+    returns (summary, drawn RGB image)."""
     import mmcv
     from mmengine.registry import VISUALIZERS
 
@@ -48,9 +50,11 @@ def run(img_path: str, model, out: str, args: argparse.Namespace) -> Tuple[str, 
     scope = apis.toolbox_of(cfg)
     img = mmcv.imread(img_path, channel_order='rgb')
     meta = model.dataset_meta
+    if scope == 'mmaction':
+        raise ValueError(f'{scope} configs take videos: use tools/demo/video_demo.py')
+    bboxes = np.array([args.bbox], np.float32) if scope == 'mmpose' and args.bbox else None
+    result = apis.inference_model(model, img_path, bboxes=bboxes)
     if scope == 'mmdet':
-        from mmdet.apis import inference_detector
-        result = inference_detector(model, img_path)
         vis = VISUALIZERS.build(dict(cfg.visualizer, name='uniformer_mm_demo'))
         vis.dataset_meta = meta
         vis.add_datasample('result', img, data_sample=result, draw_gt=False,
@@ -59,19 +63,14 @@ def run(img_path: str, model, out: str, args: argparse.Namespace) -> Tuple[str, 
         n = int((inst.scores >= args.score_thr).sum())
         return f'{n} detections with score >= {args.score_thr}', vis.get_image()
     if scope == 'mmseg':
-        from mmseg.apis import inference_model
-        result = inference_model(model, img_path)
-        vis = VISUALIZERS.build(dict(cfg.visualizer, name='uniformer_mm_demo', alpha=args.opacity))
+        vis = VISUALIZERS.build(dict(cfg.visualizer, name='uniformer_mm_demo',
+                                     alpha=args.opacity))
         vis.dataset_meta = dict(classes=meta['classes'], palette=meta['palette'])
         vis.add_datasample('result', img, data_sample=result, draw_gt=False, with_labels=False)
         labels = result.pred_sem_seg.data.unique().tolist()
         names = [meta['classes'][i] for i in labels if i < len(meta['classes'])]
         return f'classes present: {names}', vis.get_image()
     if scope == 'mmpose':
-        from mmpose.apis import inference_topdown
-        from mmpose.structures import merge_data_samples
-        bboxes = np.array([args.bbox], np.float32) if args.bbox else None
-        result = merge_data_samples(inference_topdown(model, img_path, bboxes=bboxes))
         vis = VISUALIZERS.build(dict(cfg.visualizer, name='uniformer_mm_demo', radius=2,
                                      line_width=1))
         vis.set_dataset_meta(meta)
@@ -79,15 +78,10 @@ def run(img_path: str, model, out: str, args: argparse.Namespace) -> Tuple[str, 
                            kpt_thr=args.kpt_thr)
         scores = result.pred_instances.keypoint_scores
         return f'17 keypoints, mean score {float(np.mean(scores)):.3f}', vis.get_image()
-    if scope == 'mmpretrain':
-        from mmpretrain.apis import ImageClassificationInferencer
-        inferencer = ImageClassificationInferencer(model=model, pretrained=False,
-                                                   device='cpu')
-        pred = inferencer(img_path)[0]
-        scores = np.asarray(pred['pred_scores'])
-        lines = topk_lines(scores, meta.get('classes'), args.topk)
-        return lines[0], draw_labels(img, lines, f'top-{min(args.topk, len(scores))}')
-    raise ValueError(f'{scope} configs take videos: use tools/demo/video_demo.py')
+    # mmpretrain
+    scores = result.pred_score.cpu().numpy()
+    lines = topk_lines(scores, meta.get('classes'), args.topk)
+    return lines[0], draw_labels(img, lines, f'top-{min(args.topk, len(scores))}')
 
 
 def main(argv=None) -> None:
@@ -100,7 +94,7 @@ def main(argv=None) -> None:
 
     with cli.exit_on_error(*cli.USER_ERRORS, CheckpointError):
         check_demo_paths(args.img, 'image', args.out)
-        model = apis.init_inference_model(args.config, args.checkpoint)
+        model = apis.init_model(args.config, args.checkpoint)
         summary, drawn = run(args.img, model, args.out, args)
     write_png(drawn, args.out, f'{apis.toolbox_of(model.cfg)}: {summary}')
 

@@ -23,7 +23,8 @@ from _common import check_demo_paths, demo_arg_parser, write_png
 def parse_args(argv=None) -> argparse.Namespace:
     """Command-line options."""
     parser = demo_arg_parser('UniFormer video demo', 'video', 'video file',
-                             'mmaction2 config file')
+                             'mmaction2 config file or model name '
+                             '(uniformer_mm.apis.list_models())')
     parser.add_argument('--labels', help='class names, one per line')
     parser.add_argument('--topk', type=int, default=5)
     parser.add_argument('--frames', type=int, default=4, help='frames shown in the strip')
@@ -54,12 +55,11 @@ def main(argv=None) -> None:
     with cli.exit_on_error(*cli.USER_ERRORS, CheckpointError):
         check_demo_paths(args.video, 'video', args.out)
         names = label_names(args.labels)
-        model = apis.init_inference_model(args.config, args.checkpoint)
+        model = apis.init_model(args.config, args.checkpoint)
         if apis.toolbox_of(model.cfg) != 'mmaction':
             raise ValueError(f'{args.config!r} is not an mmaction2 config; images go to '
                              'tools/demo/image_demo.py')
-        from mmaction.apis import inference_recognizer
-        result = inference_recognizer(model, args.video)
+        result = apis.inference_model(model, args.video)
         scores = result.pred_score.detach().cpu().numpy()
         names = names or model.dataset_meta.get('classes')
         if names and len(names) != len(scores):

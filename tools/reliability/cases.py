@@ -209,9 +209,9 @@ def convert_tool(ctx: Context, src: str) -> Any:
 
 def _inference_model(ctx: Context, checkpoint: str) -> Any:
     """What ``tools/demo/image_demo.py`` does first: a model from a config and a checkpoint."""
-    from uniformer_mm.apis import init_inference_model
+    from uniformer_mm.apis import init_model
     with demo_data_env(ctx.data_root):
-        return init_inference_model(DEMO_CLS, checkpoint)
+        return init_model(DEMO_CLS, checkpoint)
 
 
 def init_cfg_load(ctx: Context, path: str, model: str = '2d') -> Any:
@@ -542,7 +542,7 @@ CASES: List[Case] = [
          lambda c: convert_tool(c, c.file('unsafe')), ToolExit,
          ('error: Refusing', "'posix.mkdir'"), unsafe=True),
     Case('unsafe-inference', 'checkpoint containing pickled code', 'inference / demos '
-         '(uniformer_mm.apis.init_inference_model)',
+         '(uniformer_mm.apis.init_model)',
          lambda c: _inference_model(c, c.file('unsafe')), RuntimeError,
          ("'posix.mkdir'", 'Refusing'), unsafe=True),
     Case('unsafe-resume', 'checkpoint containing pickled code', 'tools/train.py --resume '

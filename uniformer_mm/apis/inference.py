@@ -4,15 +4,17 @@ The one place where models for testing and inference are built and loaded: ``too
 the demos and the inference API use these functions.
 """
 from copy import deepcopy
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
+import numpy as np
 import torch.nn as nn
 
 from mmengine.config import Config
 
 from .config import class_names, load_config, toolbox_of
+from .model_zoo import resolve_config
 
-__all__ = ['build_model', 'inner_model', 'load_test_checkpoint', 'init_inference_model']
+__all__ = ['build_model', 'inner_model', 'load_test_checkpoint', 'init_model', 'inference_model']
 
 
 def build_model(cfg: Config) -> nn.Module:
@@ -103,26 +105,53 @@ def load_test_checkpoint(model: nn.Module, checkpoint: str, config_path: str,
     return kind
 
 
-def init_inference_model(config: str, checkpoint: str,
-                         cfg_options: Optional[dict] = None) -> nn.Module:
-    """Build a config's model for inference and load a checkpoint (official files too).
+def init_model(config_or_name: str, checkpoint: Optional[str] = None, device: str = 'cpu',
+               cfg_options: Optional[dict] = None) -> nn.Module:
+    """Build a model for inference from a config file or a model name, and load weights.
 
-    The model gets ``model.cfg`` (the toolboxes' ``inference_*`` functions read the test
-    pipeline from it) and ``model.dataset_meta`` (class names, palette, keypoint metadata)
-    for their visualizers; it is in eval mode on the CPU.
+    The checkpoint may be an OpenMMLab 2.0 file or an official release file as downloaded,
+    converted on the fly and checked against the config exactly as by ``tools/test.py``
+    (:func:`load_test_checkpoint`): a file of another architecture or toolbox is refused.
+    Without a checkpoint the model keeps its initialisation (random weights; the config's
+    pretrained backbone file is not read) and a warning says so.
+
+    The model gets ``model.cfg`` (the toolboxes' inference functions read the test pipeline
+    from it) and ``model.dataset_meta`` (class names from the checkpoint's meta, else the
+    config's; palette; keypoint metadata), and is in eval mode on ``device``.
+
+    Args:
+        config_or_name (str): A config file, or a name of :func:`list_models` (the config's
+            file stem, e.g. ``'uniformer_s_in1k'``).
+        checkpoint (str, optional): Weights to load.
+        device (str): ``'cpu'``, ``'cuda'``, ``'cuda:1'``, ...
+        cfg_options (dict, optional): Config overrides (``--cfg-options`` as a dict).
+
+    Returns:
+        nn.Module: The toolbox's model, ready for :func:`inference_model`.
     """
+    import logging
+
+    from mmengine.logging import print_log
+
     from uniformer_mm.checkpoint import load_checkpoint_file
 
+    config = resolve_config(config_or_name)
     cfg = load_config(config, cfg_options)
     scope = toolbox_of(cfg)
     # Pretrained backbone files of the config are not needed: the checkpoint replaces them.
     if isinstance(cfg.model.get('backbone'), dict):
         cfg.model.backbone.pop('init_cfg', None)
     model = build_model(cfg)
-    load_test_checkpoint(model, checkpoint, config, scope=scope)
-    ckpt_meta = load_checkpoint_file(checkpoint).get('meta')
-    ckpt_meta = ckpt_meta if isinstance(ckpt_meta, dict) else {}
-    meta: dict = dict(ckpt_meta.get('dataset_meta') or {})
+    ckpt_meta: dict = {}
+    if checkpoint is None:
+        model.init_weights()
+        print_log(f'init_model({config_or_name!r}) without a checkpoint: the weights are '
+                  'random', logger='current', level=logging.WARNING)
+    else:
+        load_test_checkpoint(model, checkpoint, config, scope=scope)
+        meta = load_checkpoint_file(checkpoint).get('meta')
+        ckpt_meta = meta if isinstance(meta, dict) else {}
+    meta = dict(ckpt_meta.get('dataset_meta') or {})
     if scope == 'mmpose' and 'keypoint_info' not in meta:
         from mmpose.apis.inference import dataset_meta_from_config
         meta = dataset_meta_from_config(cfg, dataset_mode='test') or meta
@@ -136,4 +165,46 @@ def init_inference_model(config: str, checkpoint: str,
     model.dataset_meta = meta
     model.cfg = cfg
     model._config = cfg  # mmpretrain's inferencers read the config from here
-    return model.eval()
+    return model.to(device).eval()
+
+
+def inference_model(model: nn.Module, inputs: Union[str, np.ndarray],
+                    bboxes: Optional[np.ndarray] = None) -> Any:
+    """Run a model of :func:`init_model` on one image or video, with its toolbox's own
+    inference route (the config's test pipeline).
+
+    Args:
+        model (nn.Module): From :func:`init_model`.
+        inputs (str | np.ndarray): An image (file or BGR array) or, for mmaction2 models, a
+            video file.
+        bboxes (np.ndarray, optional): Top-down pose only: ``(N, 4)`` person boxes
+            ``x1, y1, x2, y2``; default the whole image.
+
+    Returns:
+        The toolbox's data sample: mmpretrain ``DataSample`` (``pred_score``,
+        ``pred_label``), mmdet ``DetDataSample`` (``pred_instances``: boxes, scores, labels,
+        masks), mmseg ``SegDataSample`` (``pred_sem_seg``, ``seg_logits``), mmpose
+        ``PoseDataSample`` (``pred_instances``: keypoints and scores of every box) or mmaction2
+        ``ActionDataSample`` (``pred_score``: the test protocol's averaged clip scores). Class
+        names are ``model.dataset_meta['classes']``.
+    """
+    scope = toolbox_of(model.cfg)
+    if bboxes is not None and scope != 'mmpose':
+        raise ValueError(f'bboxes are for top-down pose models; this is a {scope} model')
+    if scope == 'mmpretrain':
+        from mmpretrain.apis import ImageClassificationInferencer
+        inferencer = ImageClassificationInferencer(model=model, pretrained=False,
+                                                   device=str(next(model.parameters()).device))
+        return inferencer(inputs, return_datasamples=True)[0]
+    if scope == 'mmdet':
+        from mmdet.apis import inference_detector
+        return inference_detector(model, inputs)
+    if scope == 'mmseg':
+        from mmseg.apis import inference_model as mmseg_inference
+        return mmseg_inference(model, inputs)
+    if scope == 'mmpose':
+        from mmpose.apis import inference_topdown
+        from mmpose.structures import merge_data_samples
+        return merge_data_samples(inference_topdown(model, inputs, bboxes=bboxes))
+    from mmaction.apis import inference_recognizer
+    return inference_recognizer(model, inputs)

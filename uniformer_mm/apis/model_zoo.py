@@ -1,0 +1,57 @@
+"""Model names: one per row of the metafiles (``configs/<task>/metafile.yml``), the config's
+file stem, e.g. ``uniformer_s_in1k`` or ``uniformer_s_16x4_k400``."""
+import difflib
+import glob
+import os
+import os.path as osp
+from typing import Dict, List
+
+__all__ = ['CONFIG_ROOT', 'list_models', 'resolve_config']
+
+#: The repository's ``configs/`` (next to the package in a clone / editable install).
+CONFIG_ROOT = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
+
+
+def _zoo() -> Dict[str, str]:
+    """Model name -> config path, read from every ``configs/*/metafile.yml``."""
+    import yaml
+    root = osp.normpath(CONFIG_ROOT)
+    metafiles = sorted(glob.glob(osp.join(root, '*', 'metafile.yml')))
+    if not metafiles:
+        raise FileNotFoundError(
+            f'no model metafiles under {root!r}: model names need the repository\'s configs/ '
+            '(install uniformer_mm from a clone with `pip install -e .`), or pass a config '
+            'file path instead of a name')
+    zoo: Dict[str, str] = {}
+    for path in metafiles:
+        with open(path, encoding='utf-8') as f:
+            for row in yaml.safe_load(f).get('Models') or []:
+                # Config paths in the metafiles are relative to the repository root.
+                zoo[row['Name']] = osp.join(osp.dirname(root), row['Config'])
+    return zoo
+
+
+def list_models() -> List[str]:
+    """The names :func:`~uniformer_mm.apis.init_model` accepts, sorted.
+
+    Returns:
+        list[str]: One name per metafile row (its config's file stem).
+    """
+    return sorted(_zoo())
+
+
+def resolve_config(config_or_name: str) -> str:
+    """A config file path, given one or a model name of :func:`list_models`.
+
+    Raises:
+        ValueError: Not a path and not a known name (the closest names are suggested).
+    """
+    if osp.isfile(config_or_name) or config_or_name.endswith('.py') or os.sep in config_or_name:
+        return config_or_name  # a path: a missing file is load_config's error to report
+    zoo = _zoo()
+    if config_or_name in zoo:
+        return zoo[config_or_name]
+    close = difflib.get_close_matches(config_or_name, list(zoo), n=3)
+    hint = f'; did you mean {", ".join(close)}?' if close else ''
+    raise ValueError(f'{config_or_name!r} is neither a config file nor a model name{hint} '
+                     '(uniformer_mm.apis.list_models() lists the names)')
