@@ -163,17 +163,15 @@ def build_for_counting(cfg: Any, shape: Sequence[int]) -> Tuple[nn.Module, Tuple
         tuple: ``(module, inputs)`` with ``module(*inputs)`` running the model's tensor mode
         (backbone, neck and heads; no post-processing).
     """
-    import uniformer_mm  # noqa: F401  (registries, runtime fixes)
     from mmengine.model import revert_sync_batchnorm
-    from mmengine.registry import MODELS, DefaultScope
+    from mmengine.registry import DefaultScope
+
+    from uniformer_mm.apis import build_model
 
     scope = cfg.get('default_scope')
-    model_cfg = cfg.model.copy()
-    if cfg.get('data_preprocessor') is not None and 'data_preprocessor' not in model_cfg:
-        model_cfg['data_preprocessor'] = cfg.data_preprocessor  # what mmengine's Runner does
+    # Counting leaves the caller's default scope as it was (build_model sets the config's).
     with DefaultScope.overwrite_default_scope(scope):
-        model = MODELS.build(model_cfg)
-    model = revert_sync_batchnorm(model).eval()
+        model = revert_sync_batchnorm(build_model(cfg)).eval()
 
     kwargs: dict = {}
     data_samples = None
