@@ -25,7 +25,7 @@ PY = sys.executable
 CONVERTER = REPO / 'tools' / 'model_converters' / 'uniformer_official2mm.py'
 TINY = dict(depths=(1, 1, 2, 1), embed_dims=(16, 32, 64, 128), head_dim=16)
 LIGHT = dict(depths=[1, 1, 3, 2], embed_dims=[16, 32, 64, 128], head_dim=16,
-             mlp_ratios=[3, 3, 3, 3])
+             mlp_ratio=[3, 3, 3, 3])
 
 
 def golden(name: str) -> dict:
