@@ -15,7 +15,8 @@ from uniformer_mm.archs import HEAD_DIM_TRAP, KNOWN_ARCHS
 from .convert import convert_official_to_mm, is_mm_layout
 from .io import CheckpointError, load_checkpoint_file
 from .protocol import PretrainedModule, backbone_of, protocol_of
-from .state_dict import StateDictInfo, describe_state_dict, strip_prefix, unwrap_state_dict
+from .state_dict import (StateDictInfo, arch_differences, describe_state_dict, strip_prefix,
+                         unwrap_state_dict)
 
 __all__ = ['ShapeMismatchError', 'ArchMismatchError', 'load_pretrained', 'summarize_keys',
            'select_prefix']
@@ -134,12 +135,89 @@ def select_prefix(state_dict: Mapping[str, torch.Tensor], prefix: str,
     return selected
 
 
+def _convert(proto: PretrainedModule, state_dict: 'OrderedDict[str, torch.Tensor]',
+             filename: str) -> 'OrderedDict[str, torch.Tensor]':
+    """The module's ``convert_pretrained``, its errors naming the file."""
+    try:
+        return OrderedDict(proto.convert_pretrained(state_dict))
+    except CheckpointError as e:
+        raise type(e)(f'{filename!r}: {e}') from e
+
+
+#: Top-level names of backbone weights: a file's key under one of them that the backbone
+#: does not have means another architecture, not an unrelated part of the file.
+_BACKBONE_TOPS = re.compile(r'^(patch_embed\d|blocks\d|norm\d?|cls_token|cls_upsample)(\.|$)')
+
+
+def _check_coverage(target: nn.Module, backbone: nn.Module,
+                    state_dict: Mapping[str, torch.Tensor], own: Mapping[str, torch.Tensor],
+                    missing: Iterable[str], unexpected: Iterable[str],
+                    file_info: StateDictInfo, filename: str, allow_partial: bool,
+                    logger: Any) -> None:
+    """Refuse a file that does not fit a UniFormer backbone (issue #22 of the official repo:
+    weights that silently did not load gave 1/400 accuracy).
+
+    Refused: nothing loads into the backbone; the file is another UniFormer architecture
+    (depths, widths, stem, layer scale, hourglass); backbone parameters would keep their random
+    initialisation although they are not keys that no official file has
+    (``pretrained_new_keys``); backbone keys of the file have no place in the model. With
+    ``allow_partial`` (a deliberate partial load) only "nothing loaded" is refused and the
+    rest is reported as warnings.
+
+    Raises:
+        ArchMismatchError: Naming the file, what it looks like, the model and the fix.
+    """
+    pre = 'backbone.' if backbone is not target else ''
+    loaded = [k for k in state_dict if k.startswith(pre) and k in own]
+    own_backbone = strip_prefix(own, pre) if pre else own
+    model_info = describe_state_dict(own_backbone)
+    model_info.head_dim = protocol_of(backbone).head_dim
+    reasons = []
+    if not loaded:
+        reasons.append('not one tensor of the file loads into it')
+    diffs = arch_differences(file_info, model_info)
+    if diffs:
+        reasons.append('it is another UniFormer architecture: ' + '; '.join(diffs))
+    random = [k[len(pre):] for k in missing if k.startswith(pre)]
+    if random and loaded:
+        reasons.append(f'{len(random)} backbone parameters would keep their random '
+                       f'initialisation: {summarize_keys(random, limit=6)}')
+    foreign = [k[len(pre):] for k in unexpected
+               if k.startswith(pre) and _BACKBONE_TOPS.match(k[len(pre):])]
+    if foreign and loaded:
+        reasons.append(f'{len(foreign)} backbone tensors of the file have no place in the '
+                       f'model: {summarize_keys(foreign, limit=6)}')
+    if not reasons or (allow_partial and loaded):
+        if reasons:
+            print_log(f'{filename}: partial load into {type(backbone).__name__} '
+                      f'(allow_partial=True): {"; ".join(reasons)}', logger=logger,
+                      level=logging.WARNING)
+        return
+    hint = ''
+    if file_info.nested_prefix:
+        hint = (f"Its UniFormer weights are under {file_info.nested_prefix!r}: add "
+                f"prefix={file_info.nested_prefix!r} to the Pretrained init_cfg.\n")
+    elif not file_info.depths:
+        hint = ('It is not a UniFormer checkpoint: use an official UniFormer release (see the '
+                'configs\' READMEs) or a file converted by '
+                'tools/model_converters/uniformer_official2mm.py.\n')
+    raise ArchMismatchError(
+        f'{filename!r} does not fit {type(backbone).__name__}: ' + '; '.join(reasons) + '.\n'
+        f'  The file looks like: {file_info}\n'
+        f'  The model is:        {model_info}\n' + hint +
+        'Fix: build the backbone with the architecture of the file (arch=...), or use the '
+        'checkpoint of this architecture. For a deliberate partial load (e.g. a backbone '
+        'deeper than the file), add allow_partial=True to the Pretrained init_cfg: '
+        "init_cfg=dict(type='Pretrained', checkpoint=..., allow_partial=True).")
+
+
 def load_pretrained(module: nn.Module,
                     filename: Union[str, 'os.PathLike[str]'],
                     prefix: Optional[str] = None,
                     logger: Any = 'current',
                     map_location: Union[str, torch.device] = 'cpu',
-                    task: Optional[str] = None) -> None:
+                    task: Optional[str] = None,
+                    allow_partial: bool = False) -> None:
     """Load an official or converted UniFormer checkpoint into ``module``, loudly.
 
     Steps:
@@ -157,9 +235,14 @@ def load_pretrained(module: nn.Module,
     4. Refuse shape mismatches (:class:`ShapeMismatchError`, naming the keys and describing
        both the file and the model) and a contradicting ``meta['arch']`` head_dim
        (:class:`ArchMismatchError`).
-    5. Load with ``strict=False`` and log missing and unexpected keys as warnings through
+    5. For a UniFormer backbone (``pretrained_must_cover``; also the backbone of a whole
+       model), refuse a file that does not fit (:class:`ArchMismatchError`): nothing loads,
+       another architecture, backbone parameters left at their random initialisation, or
+       backbone tensors of the file with no place in the model -- unless ``allow_partial``.
+    6. Load with ``strict=False`` and log missing and unexpected keys as warnings through
        mmengine's logger. Missing keys under the module's ``pretrained_new_keys`` prefixes
-       (keys no official file has, e.g. the dense output norms) are logged at INFO level.
+       (keys no official file has, e.g. the dense output norms) and what the modules drop by
+       design are logged at INFO level.
 
     The head_dim of the attention blocks cannot be seen in the weights; see
     :data:`~uniformer_mm.archs.HEAD_DIM_TRAP`. A converted file may record it as
@@ -173,10 +256,13 @@ def load_pretrained(module: nn.Module,
         logger (str | logging.Logger): mmengine ``print_log`` logger. Defaults to 'current'.
         map_location (str | torch.device): Where to put the tensors. Defaults to 'cpu'.
         task (str, optional): Conversion task for whole models; inferred if not given.
+        allow_partial (bool): Accept a file that covers only part of a UniFormer backbone
+            (reported as warnings) instead of refusing it. Defaults to False.
 
     Raises:
         CheckpointError: Unreadable/unsafe file, no key under ``prefix``, shape or
             recorded-arch mismatch.
+        ArchMismatchError: The file does not fit the UniFormer backbone (see step 5).
     """
     filename = os.fspath(filename)
     ckpt = load_checkpoint_file(filename, map_location=map_location)
@@ -200,10 +286,16 @@ def load_pretrained(module: nn.Module,
             print_log(f'{filename}: loading the {own_prefix}* weights only (skipping {others})',
                       logger=logger, level=logging.INFO)
 
-    try:
-        state_dict = proto.convert_pretrained(state_dict)
-    except CheckpointError as e:  # name the file in what the module found wrong
-        raise type(e)(f'{filename!r}: {e}') from e
+    if whole_model:
+        # The backbone part goes through the backbone's own protocol, as on the init_cfg
+        # route: what it drops by design (a pose file's unused output norms, ...) is
+        # reported the same way whichever route loads the file.
+        part = _convert(protocol_of(backbone), strip_prefix(state_dict, 'backbone.'),
+                        filename)
+        state_dict = OrderedDict([*(('backbone.' + k, v) for k, v in part.items()),
+                                  *((k, v) for k, v in state_dict.items()
+                                    if not k.startswith('backbone.'))])
+    state_dict = _convert(proto, state_dict, filename)
 
     own = target.state_dict()
     file_backbone = strip_prefix(state_dict, 'backbone.') if whole_model else state_dict
@@ -232,6 +324,9 @@ def load_pretrained(module: nn.Module,
         new_prefixes += tuple('backbone.' + p for p in protocol_of(backbone).pretrained_new_keys)
     expected_missing = [k for k in missing if new_prefixes and k.startswith(new_prefixes)]
     missing = [k for k in missing if k not in expected_missing]
+    if protocol_of(backbone).pretrained_must_cover:
+        _check_coverage(target, backbone, state_dict, own, missing, unexpected, file_info,
+                        filename, allow_partial, logger)
 
     target.load_state_dict(state_dict, strict=False)
 

@@ -30,9 +30,14 @@ class PretrainedModule:
             :data:`~uniformer_mm.archs.HEAD_DIM_TRAP`.
         head_dim (int, optional): The backbone's attention head width, checked against the
             file's recorded one.
+        pretrained_must_cover (bool): A file must cover the module (UniFormer backbones):
+            nothing loaded, another architecture or parameters left at their random
+            initialisation (other than :attr:`pretrained_new_keys`) is an error unless the
+            ``Pretrained`` init_cfg says ``allow_partial=True``.
     """
 
     pretrained_prefix: Optional[str] = 'backbone.'
+    pretrained_must_cover: bool = False
     arch_zoo: Mapping[str, dict] = {}
     arch_name: Optional[str] = None
     head_dim: Optional[int] = None

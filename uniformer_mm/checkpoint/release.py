@@ -40,7 +40,8 @@ from .convert import convert_official_to_mm
 from .io import CheckpointError, load_checkpoint_file
 from .loading import ArchMismatchError
 from .protocol import backbone_of, protocol_of
-from .state_dict import StateDictInfo, describe_state_dict, strip_prefix, unwrap_state_dict
+from .state_dict import (StateDictInfo, arch_differences, describe_state_dict, strip_prefix,
+                         unwrap_state_dict)
 
 __all__ = ['RELEASE_KINDS', 'RELEASE_TOOLBOX', 'detect_release', 'detect_release_file',
            'is_openmmlab2_checkpoint', 'convert_release',
@@ -236,8 +237,6 @@ def model_arch(model: nn.Module) -> Tuple[StateDictInfo, Dict[str, Any]]:
     return info, backbone_arch(info, protocol_of(backbone).head_dim)
 
 
-_COMPARED = ('ndim', 'depths', 'embed_dims', 'conv_stem', 'layer_scale', 'light')
-
 
 def check_same_arch(state_dict: Mapping[str, torch.Tensor], model: nn.Module,
                     meta: Optional[Mapping[str, Any]] = None, filename: str = 'checkpoint',
@@ -263,17 +262,9 @@ def check_same_arch(state_dict: Mapping[str, torch.Tensor], model: nn.Module,
     backbone_sd = strip_prefix(state_dict, 'backbone.') or state_dict
     file_info = describe_state_dict(backbone_sd, meta)
     model_info, arch = model_arch(model)
-    if not file_info.depths or not model_info.depths:
-        return  # not a UniFormer on one side: nothing to compare here
-    diffs = [f'{f}: file {getattr(file_info, f)} vs model {getattr(model_info, f)}'
-             for f in _COMPARED
-             if f not in ignore and getattr(file_info, f) != getattr(model_info, f)]
-    model_hd = arch.get('head_dim')
-    if file_info.head_dim and model_hd and file_info.head_dim != model_hd:
-        diffs.append(f'head_dim: file {file_info.head_dim} (recorded in meta["arch"]) vs '
-                     f'model {model_hd}')
+    model_info.head_dim = arch.get('head_dim')
+    diffs = arch_differences(file_info, model_info, ignore)
     if diffs:
-        model_info.head_dim = model_hd
         raise ArchMismatchError(
             f'{filename!r} is another UniFormer than {model_name} ({"; ".join(diffs)}).\n'
             f'  checkpoint: {file_info}\n  model:      {model_info}\n'

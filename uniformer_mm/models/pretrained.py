@@ -39,6 +39,9 @@ def split_pretrained_cfg(init_cfg: InitCfg, owner: str = 'module'
                          'keep one')
     if pretrained and 'checkpoint' not in pretrained[0]:
         raise ValueError(f"{owner} init_cfg {pretrained[0]} needs a 'checkpoint' path")
+    if pretrained and not isinstance(pretrained[0].get('allow_partial', False), bool):
+        raise ValueError(f'{owner} init_cfg: allow_partial must be True or False, got '
+                         f"{pretrained[0]['allow_partial']!r}")
     return (pretrained[0] if pretrained else None), [
         c for c in cfgs if c.get('type') != 'Pretrained']
 
@@ -78,7 +81,8 @@ class PretrainedInitMixin(PretrainedModule):
         if pretrained is not None:
             load_pretrained(self, pretrained['checkpoint'],  # type: ignore[arg-type]
                             prefix=pretrained.get('prefix'),
-                            map_location=pretrained.get('map_location', 'cpu'))
+                            map_location=pretrained.get('map_location', 'cpu'),
+                            allow_partial=pretrained.get('allow_partial', False))
 
 
 class PretrainedHeadMixin(PretrainedInitMixin):

@@ -25,6 +25,7 @@ from uniformer_mm.checkpoint.inflate import (INFLATE_MODES, InflationError,
 from uniformer_mm.checkpoint.keys import CLASSIFIER_KEYS
 from ..blocks import AttentionBlock
 from ..pretrained import PretrainedInitMixin
+from .validation import check_args, is_number
 
 __all__ = ['BaseUniFormer', 'stage_layer_depth']
 
@@ -111,6 +112,9 @@ class BaseUniFormer(PretrainedInitMixin, BaseModule):
     min_input_size = 32
     #: Whether ``final_norm=False`` builds a LayerNorm ``norm{i+1}`` per output.
     dense_norms = True
+    #: Loading protocol: an official file must cover the backbone (see
+    #: :class:`~uniformer_mm.checkpoint.protocol.PretrainedModule`).
+    pretrained_must_cover = True
     #: Parameters / modules outside ``patch_embed{i}`` / ``blocks{i}`` that enter with a stage
     #: (0-based): frozen with it and numbered with it for layer-wise lr decay.
     stage_tokens: Mapping[str, int] = {}
@@ -125,8 +129,13 @@ class BaseUniFormer(PretrainedInitMixin, BaseModule):
                  norm_eval: bool = False,
                  with_cp: WithCp = False,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(init_cfg=copy.deepcopy(init_cfg))
         name = type(self).__name__
+        check_args(name, in_channels=in_channels, drop_path_rate=drop_path_rate,
+                   final_norm=final_norm, norm_eval=norm_eval)
+        if init_cfg is not None and not isinstance(init_cfg, (dict, list)):
+            raise TypeError(f'{name}: init_cfg must be None, a dict or a list of dicts, got '
+                            f'{init_cfg!r}')
+        super().__init__(init_cfg=copy.deepcopy(init_cfg))
         #: The arch_zoo name, or None for a dict arch (the checkpoint loader uses it to tell a
         #: deliberate head_dim choice from a possible mistake).
         self.arch_name = arch.lower() if isinstance(arch, str) else None
@@ -144,9 +153,11 @@ class BaseUniFormer(PretrainedInitMixin, BaseModule):
                 'out_indices=(3, ), or final_norm=False for dense multi-scale outputs with '
                 f'LayerNorms norm1..norm4 ({name})')
         last = self.num_stages - 1
-        if not isinstance(frozen_stages, int) or not -1 <= frozen_stages <= last:
-            raise ValueError(f'frozen_stages must be an int in [-1, {last}] (-1: none, k: the '
-                             f'stem and stages 0..k), got {frozen_stages!r}')
+        if (not isinstance(frozen_stages, int) or isinstance(frozen_stages, bool)
+                or not -1 <= frozen_stages <= last):
+            raise ValueError(f'{name}: frozen_stages must be an int in [-1, {last}] (-1: none, '
+                             f'k: the stem and stages 0..k), got {frozen_stages!r}; fix '
+                             'frozen_stages in the backbone config')
         self.frozen_stages = frozen_stages
         self.norm_eval = bool(norm_eval)
         self.with_cp = with_cp
@@ -183,11 +194,13 @@ class BaseUniFormer(PretrainedInitMixin, BaseModule):
                 raise ValueError(f'arch {key} must be {self.num_stages} positive ints (it needs '
                                  f'{self.num_stages} values, one per stage), got {value!r}')
         ratio = settings['mlp_ratio']
-        settings['mlp_ratio'] = (tuple(float(r) for r in ratio) if isinstance(ratio, Sequence)
-                                 else (float(ratio), ) * self.num_stages)
-        if len(settings['mlp_ratio']) != self.num_stages:
-            raise ValueError(f'mlp_ratio must be a float or {self.num_stages} floats, got '
-                             f'{ratio!r}')
+        ratios = tuple(ratio) if isinstance(ratio, Sequence) and not isinstance(
+            ratio, str) else (ratio, ) * self.num_stages
+        if len(ratios) != self.num_stages or not all(is_number(r) and r > 0 for r in ratios):
+            raise ValueError(f'arch mlp_ratio must be a number > 0 or {self.num_stages} such '
+                             f'numbers (MLP hidden / embed channels, 4 in most UniFormers), '
+                             f'got {ratio!r}')
+        settings['mlp_ratio'] = tuple(float(r) for r in ratios)
         if settings.get('layer_scale') not in (None, 'attention', 'all'):
             raise ValueError("arch layer_scale must be None, 'attention' (stage-3/4 blocks, as "
                              f"base_ls) or 'all' (every block, as large_ls), got "

@@ -15,6 +15,7 @@ from uniformer_mm.archs import IMAGE_ARCHS
 from uniformer_mm.registry import MODELS
 from ..blocks import AttentionBlock, ConvBlock, ConvDownsample, ConvStem, PatchEmbed
 from .base import BaseUniFormer
+from .validation import check_args
 
 __all__ = ['UniFormer']
 
@@ -125,6 +126,9 @@ class UniFormer(BaseUniFormer):
                          final_norm=final_norm, drop_path_rate=drop_path_rate,
                          frozen_stages=frozen_stages, norm_eval=norm_eval, with_cp=with_cp,
                          init_cfg=init_cfg)
+        check_args(type(self).__name__, qkv_bias=qkv_bias, qk_scale=qk_scale,
+                   drop_rate=drop_rate, attn_drop_rate=attn_drop_rate,
+                   layer_scale_init_value=layer_scale_init_value)
         depths, dims = self.depths, self.embed_dims
         mlp_ratios = self.arch_settings['mlp_ratio']
         self.conv_stem = bool(self.arch_settings['conv_stem'])

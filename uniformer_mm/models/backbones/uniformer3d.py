@@ -17,6 +17,7 @@ from uniformer_mm.archs import VIDEO_ARCHS
 from uniformer_mm.registry import MODELS
 from ..blocks import AttentionBlock, ConvBlock, PatchEmbed
 from .base import BaseUniFormer
+from .validation import check_args
 
 __all__ = ['UniFormer3D']
 
@@ -130,6 +131,10 @@ class UniFormer3D(BaseUniFormer):
                          final_norm=final_norm, drop_path_rate=drop_path_rate,
                          frozen_stages=frozen_stages, norm_eval=norm_eval, with_cp=with_cp,
                          init_cfg=init_cfg)
+        check_args(type(self).__name__, qkv_bias=qkv_bias, qk_scale=qk_scale,
+                   drop_rate=drop_rate, attn_drop_rate=attn_drop_rate, std=std,
+                   layer_scale_init_value=layer_scale_init_value, norm_eps=norm_eps,
+                   pretrained2d=pretrained2d)
         if attn_type not in ATTN_TYPES:
             raise ValueError(f'attn_type must be one of {ATTN_TYPES} for {type(self).__name__}, '
                              f'got {attn_type!r}')

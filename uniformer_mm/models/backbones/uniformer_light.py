@@ -16,6 +16,7 @@ from uniformer_mm.registry import MODELS
 from ..blocks import ConvBlock, ConvStem, PatchEmbed
 from ..hourglass import EvoSABlock, pool_score
 from .base import BaseUniFormer
+from .validation import check_args
 
 __all__ = ['UniFormerLight', 'UniFormerLight3D']
 
@@ -109,6 +110,9 @@ class UniFormerLight(BaseUniFormer):
                          final_norm=final_norm, drop_path_rate=drop_path_rate,
                          frozen_stages=frozen_stages, norm_eval=norm_eval, with_cp=with_cp,
                          init_cfg=init_cfg)
+        check_args(type(self).__name__, qkv_bias=qkv_bias, qk_scale=qk_scale,
+                   drop_rate=drop_rate, attn_drop_rate=attn_drop_rate, attn_fp32=attn_fp32,
+                   layer_scale_init_value=layer_scale_init_value)
         a = self.arch_settings
         depths, dims, mlp_ratios = self.depths, self.embed_dims, a['mlp_ratio']
         prune, trade = a['prune_ratios'], a['trade_offs']
@@ -242,6 +246,7 @@ class UniFormerLight3D(UniFormerLight):
     def __init__(self, arch: Union[str, dict] = 'xxs', in_channels: int = 3, std: bool = False,
                  pretrained2d: Optional[bool] = None, inflate_mode: str = 'average',
                  **kwargs) -> None:
+        check_args(type(self).__name__, std=std, pretrained2d=pretrained2d)
         if not kwargs.get('final_norm', True):
             raise ValueError('UniFormerLight3D is a video classifier backbone: final_norm must '
                              'be True (there is no dense video light model)')
