@@ -580,7 +580,7 @@ CASES: List[Case] = [
          lambda c: _train_step_batch1(_light(norm_eval=True), torch.rand(1, 3, 32, 32))),
     Case('one-frame-light3d', 'a one-frame clip for the light video model (valid: its stem '
          'pads time)', 'UniFormerLight3D forward',
-         lambda c: [tuple(o.shape) for o in _light3d().eval()(torch.rand(1, 3, 1, 32, 32))]),
+         lambda c: [tuple(o.shape) for o in _flat(_light3d().eval()(torch.rand(1, 3, 1, 32, 32)))]),
     Case('gray-mmpretrain', 'grayscale images handled by the pipeline (valid)',
          'mmpretrain demo config: pipeline + model',
          lambda c: _pipeline_on_gray(c, DEMO_CLS, 'mmpretrain')),
