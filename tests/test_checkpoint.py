@@ -1,4 +1,4 @@
-"""The checkpoint package (issue 3): safe reading, unwrapping, conversion, description, loading.
+"""The checkpoint package: safe reading, unwrapping, conversion, description, loading.
 
 Official files are imitated with the key lists of ``tests/data/keys`` (shapes on the meta
 device) and with the tiny golden checkpoints of ``tests/data``.
@@ -15,6 +15,8 @@ import pytest
 import torch
 import torch.nn as nn
 
+from tiny_archs import TINY
+
 from uniformer_mm.checkpoint import (ArchMismatchError, CheckpointError, CorruptCheckpointError,
                                      ShapeMismatchError, UnsafeCheckpointError,
                                      convert_official_to_mm, describe_state_dict,
@@ -24,7 +26,6 @@ from uniformer_mm.checkpoint import (ArchMismatchError, CheckpointError, Corrupt
 from uniformer_mm.models.backbones.uniformer import UniFormer
 
 KEYS = Path(__file__).parent / 'data' / 'keys'
-TINY = dict(depths=(1, 1, 2, 1), embed_dims=(16, 32, 64, 128), head_dim=16)
 
 
 def keys_state_dict(name: str) -> Dict[str, torch.Tensor]:
@@ -206,14 +207,18 @@ def test_shape_mismatch_is_an_error_naming_keys_and_archs(tmp_path):
     assert 'embed_dims=(16, 32, 64, 256)' in msg and 'embed_dims=(16, 32, 64, 128)' in msg
 
 
-def test_missing_and_unexpected_keys_are_warnings(tmp_path, mm_log):
-    # A layer-scale file into a model without layer scale: the gammas are reported (the
-    # official strict=False load dropped them silently), everything else loads.
+def test_missing_and_unexpected_keys_are_warnings_of_a_deliberate_partial_load(tmp_path,
+                                                                               mm_log):
+    # A layer-scale file into a model without layer scale: refused by default (the official
+    # strict=False load dropped the gammas silently); with allow_partial the gammas are
+    # reported and everything else loads.
     sd = tiny_sd(layer_scale='attention')
     path = tmp_path / 'ls.pth'
     torch.save({'model': sd}, path)
+    with pytest.raises(ArchMismatchError, match='layer_scale: file attention vs model None'):
+        load_pretrained(UniFormer(arch=TINY), path)
     model = UniFormer(arch=TINY)
-    load_pretrained(model, path)
+    load_pretrained(model, path, allow_partial=True)
     warnings = messages(mm_log, logging.WARNING)
     assert any('UNEXPECTED 6 keys' in m and 'blocks3.*.gamma_1 (x2)' in m for m in warnings)
     assert torch.equal(model.blocks3[0].attn.qkv.weight, sd['blocks3.0.attn.qkv.weight'])
@@ -221,7 +226,10 @@ def test_missing_and_unexpected_keys_are_warnings(tmp_path, mm_log):
     mm_log.clear()
     ls_model = UniFormer(arch=dict(TINY, layer_scale='attention'))
     torch.save({'model': tiny_sd()}, path)
-    load_pretrained(ls_model, path)
+    with pytest.raises(ArchMismatchError, match='6 backbone parameters would keep their '
+                                                'random initialisation'):
+        load_pretrained(ls_model, path)
+    load_pretrained(ls_model, path, allow_partial=True)
     assert any('MISSING 6 keys' in m for m in messages(mm_log, logging.WARNING))
 
 

@@ -84,6 +84,7 @@ def fit_to_config(ckpt: Dict, config: str, cfg_options: Optional[List[str]] = No
     """
     from uniformer_mm import apis, cli
     from uniformer_mm.checkpoint import ShapeMismatchError, describe_state_dict, strip_prefix
+    from uniformer_mm.checkpoint.protocol import backbone_of, protocol_of
     from uniformer_mm.checkpoint.release import (RELEASE_KINDS, RELEASE_TOOLBOX,
                                                  check_same_arch, model_arch)
 
@@ -96,7 +97,7 @@ def fit_to_config(ckpt: Dict, config: str, cfg_options: Optional[List[str]] = No
     model = apis.build_model(cfg)
     own = model.state_dict()
     if toolbox is not None and toolbox != scope:
-        if kind in ('imagenet', 'token_labeling', 'imagenet_light', 'video', 'video_light'):
+        if kind in ('image', 'image_tl', 'image_light', 'video', 'video_light'):
             # A classification file for a downstream config: keep the backbone only, which is
             # what such a config starts from.
             sd = OrderedDict((k, v) for k, v in sd.items() if k.startswith('backbone.'))
@@ -108,13 +109,13 @@ def fit_to_config(ckpt: Dict, config: str, cfg_options: Optional[List[str]] = No
     # An image file for a video config is inflated below, so only its dimensionality differs.
     check_same_arch(sd, model, meta, meta.get('source', 'checkpoint'), f'config {config!r}',
                     ignore=('ndim', ) if scope == 'mmaction' else ())
-    backbone = getattr(model, 'backbone', None)
-    hook = getattr(backbone, 'convert_pretrained', None)
-    if callable(hook):
-        # The backbone's own rules: drop what this configuration has no module for (the
-        # classification BN of a dense backbone, output norms outside out_indices), inflate
-        # 2D kernels for a 3D backbone.
-        part = hook(dict(strip_prefix(sd, 'backbone.')))
+    backbone = backbone_of(model)
+    if backbone is not model:
+        # The backbone's own rules (its loading protocol, as on the init_cfg and tools/test.py
+        # routes): drop what this configuration has no module for (the classification BN of
+        # a dense backbone, output norms outside out_indices), inflate 2D kernels for a 3D
+        # backbone.
+        part = protocol_of(backbone).convert_pretrained(dict(strip_prefix(sd, 'backbone.')))
         sd = OrderedDict([*(('backbone.' + k, v) for k, v in part.items()),
                           *((k, v) for k, v in sd.items() if not k.startswith('backbone.'))])
     bad = [f'  {k}: file {tuple(v.shape)} vs model {tuple(own[k].shape)}'

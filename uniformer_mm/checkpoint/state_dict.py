@@ -2,19 +2,30 @@
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 
-from .archs import KNOWN_ARCHS
+from uniformer_mm.archs import KNOWN_ARCHS
 
 __all__ = ['WRAPPER_KEYS', 'unwrap_state_dict', 'strip_prefix', 'StateDictInfo',
-           'describe_state_dict']
+           'describe_state_dict', 'ARCH_FIELDS', 'arch_differences', 'FOREIGN_MODELS']
 
 #: Keys under which releases store the weights, in the order they are tried:
 #: mmcv/mmengine and timm token-labeling files (``state_dict``), DeiT ImageNet files
 #: (``model``), SlowFast video files (``model_state``).
 WRAPPER_KEYS: Tuple[str, ...] = ('state_dict', 'model', 'model_state')
+
+#: Other models whose checkpoints users mistake for UniFormer ones: name -> keys (or key
+#: prefixes) that all occur in such a state_dict, for "what the file looks like".
+FOREIGN_MODELS: Dict[str, Tuple[str, ...]] = {
+    'a torchvision / timm ResNet': ('conv1.weight', 'bn1.', 'layer1.'),
+    'a UniFormerV2 (CLIP ViT-based) model, another architecture': (
+        'class_embedding', 'transformer.resblocks.'),
+    "lucidrains' uniformer-pytorch, another implementation with other module names": (
+        'stages.0.', 'to_logits.'),
+    'a ViT / DeiT': ('cls_token', 'pos_embed', 'blocks.0.'),
+}
 
 
 def _is_tensor_dict(obj: Any) -> bool:
@@ -97,6 +108,10 @@ class StateDictInfo:
         head_dim (int, optional): Only known from checkpoint metadata (``meta['arch']``).
         matches (list): Official model names with these depths/dims/stem/layer scale.
         prefixes (list): Top-level module names of keys that are not backbone keys.
+        foreign (str, optional): The other model a non-UniFormer state_dict looks like
+            (:data:`FOREIGN_MODELS`).
+        nested_prefix (str, optional): For a state_dict with no UniFormer key at the top
+            level: a prefix under which its keys are UniFormer keys (``'encoder.'``).
     """
     ndim: Optional[int] = None
     depths: Tuple[int, ...] = ()
@@ -113,11 +128,20 @@ class StateDictInfo:
     head_dim: Optional[int] = None
     matches: List[str] = field(default_factory=list)
     prefixes: List[str] = field(default_factory=list)
+    foreign: Optional[str] = None
+    nested_prefix: Optional[str] = None
 
     def __str__(self) -> str:
         if not self.depths:
-            return ('not a UniFormer state_dict (no blocks1..4 keys'
-                    + (f'; top-level names {self.prefixes}' if self.prefixes else '') + ')')
+            text = 'not a UniFormer state_dict (no blocks1..4 keys'
+            if self.prefixes:
+                text += f'; top-level names {self.prefixes[:12]}'
+            text += ')'
+            if self.foreign:
+                text += f'; it looks like {self.foreign}'
+            if self.nested_prefix:
+                text += f'; its keys are UniFormer keys under the prefix {self.nested_prefix!r}'
+            return text
         kind = {2: '2D', 3: '3D'}.get(self.ndim, '?D')
         parts = [f'{kind} UniFormer{" light (hourglass)" if self.light else ""}',
                  f'depths={self.depths}', f'embed_dims={self.embed_dims}']
@@ -157,7 +181,7 @@ def describe_state_dict(state_dict: Mapping[str, torch.Tensor],
 
     Works on un-prefixed backbone keys (strip ``backbone.`` first); keys under other top-level
     names (``neck``, ``decode_head``, ...) are listed in ``prefixes``. The per-head width cannot
-    be inferred (see :data:`~uniformer_mm.checkpoint.archs.HEAD_DIM_TRAP`); it is taken from
+    be inferred (see :data:`~uniformer_mm.archs.HEAD_DIM_TRAP`); it is taken from
     ``meta['arch']['head_dim']`` when a converted file records it.
 
     Args:
@@ -185,6 +209,13 @@ def describe_state_dict(state_dict: Mapping[str, torch.Tensor],
         'blocks3', 'blocks4', 'norm', 'norm1', 'norm2', 'norm3', 'norm4', 'head', 'aux_head',
         'cls_token', 'cls_upsample', 'norm_cls', 'head_cls'})
     if not any(depths):
+        keys = list(state_dict)
+        info.foreign = next((name for name, marks in FOREIGN_MODELS.items()
+                             if all(any(k.startswith(m) for k in keys) for m in marks)), None)
+        tops = sorted({k.split('.', 1)[0] for k in keys if '.' in k})
+        info.nested_prefix = next(
+            (f'{t}.' for t in tops
+             if any(re.match(rf'{re.escape(t)}\.blocks[1-4]\.\d+\.', k) for k in keys)), None)
         return info
     info.depths, info.embed_dims, info.mlp_ratios = tuple(depths), tuple(dims), tuple(ratios)
     first = _first(state_dict, 'patch_embed1.proj.weight', 'patch_embed1.proj.0.weight',
@@ -204,15 +235,37 @@ def describe_state_dict(state_dict: Mapping[str, torch.Tensor],
     arch = (meta or {}).get('arch') if isinstance(meta, Mapping) else None
     if isinstance(arch, Mapping) and arch.get('head_dim'):
         info.head_dim = int(arch['head_dim'])
-    families = ('video', 'video_light') if info.ndim == 3 else ('image', 'light')
-    families = tuple(f for f in families if ('light' in f) == info.light)
-    for family, name, d, c, hd, stem, ls in KNOWN_ARCHS:
-        if (family in families and d == info.depths and c == info.embed_dims
-                and stem == info.conv_stem and ls == info.layer_scale
-                and (info.head_dim is None or hd == info.head_dim)
+    family = ('video' if info.ndim == 3 else 'image') + ('_light' if info.light else '')
+    for a in KNOWN_ARCHS:
+        if (a.family == family and a.depths == info.depths and a.embed_dims == info.embed_dims
+                and a.conv_stem == info.conv_stem and a.layer_scale == info.layer_scale
+                and (info.head_dim is None or a.head_dim == info.head_dim)
                 # ImageNet files have a plain head, token-labeling ones an aux_head too;
                 # backbone-only (dense) files can come from either.
-                and (info.num_classes is None or name.startswith('tl_') == info.aux_head)):
-            info.matches.append(f'{name} (head_dim {hd})' if family == 'image' else
-                                f'{family} {name}')
+                and (info.num_classes is None or family != 'image'
+                     or a.name.startswith('tl_') == info.aux_head)):
+            info.matches.append(f'{a.name} (head_dim {a.head_dim})' if family == 'image' else
+                                f'{family} {a.name}')
     return info
+
+
+#: What must agree between a checkpoint's UniFormer and a model's (:func:`arch_differences`).
+ARCH_FIELDS = ('ndim', 'depths', 'embed_dims', 'conv_stem', 'layer_scale', 'light')
+
+
+def arch_differences(file_info: StateDictInfo, model_info: StateDictInfo,
+                     ignore: Sequence[str] = ()) -> List[str]:
+    """``'field: file X vs model Y'`` for every :data:`ARCH_FIELDS` entry that differs.
+
+    Empty when one side is not a UniFormer (nothing to compare). The recorded head_dim is
+    compared too when both sides know it.
+    """
+    if not file_info.depths or not model_info.depths:
+        return []
+    diffs = [f'{f}: file {getattr(file_info, f)} vs model {getattr(model_info, f)}'
+             for f in ARCH_FIELDS
+             if f not in ignore and getattr(file_info, f) != getattr(model_info, f)]
+    if file_info.head_dim and model_info.head_dim and file_info.head_dim != model_info.head_dim:
+        diffs.append(f'head_dim: file {file_info.head_dim} (recorded in meta["arch"]) vs '
+                     f'model {model_info.head_dim}')
+    return diffs
