@@ -106,7 +106,7 @@ def _dense_backbone(path: str) -> nn.Module:
 def _dense_light_backbone(path: str) -> nn.Module:
     return initialised(build('mmdet', dict(
         type='uniformer_mm.UniFormerLight', arch=LIGHT, mode='dense', conv_stem=True,
-        out_indices=(0, 1, 2, 3), init_cfg=dict(pretrained(path), prefix='backbone.')))
+        out_indices=(0, 1, 2, 3), init_cfg=dict(pretrained(path), prefix='backbone.'))))
 
 
 #: fixture -> (builder, expected family, second input size (another batch too))

@@ -140,7 +140,11 @@ def export_spec(model: nn.Module, part: str = 'auto') -> ExportSpec:
         raise TypeError(f'{type(model).__name__} has no backbone; export_spec takes a built '
                         'uniformer_mm model (classifier, recognizer, detector, segmentor, pose '
                         'model) or a UniFormer backbone')
-    scope = type(model).__module__.split('.')[0]
+    # The toolbox whose model class this is or derives from (our TokenLabelClassifier is an
+    # mmpretrain ImageClassifier).
+    scopes = [c.__module__.split('.')[0] for c in type(model).__mro__]
+    scope = next((s for s in scopes if s in ('mmpretrain', 'mmaction', 'mmdet', 'mmseg',
+                                             'mmpose')), scopes[0])
     if scope == 'mmpretrain' and hasattr(model, 'head') and part != 'backbone':
         family = 'classifier'
     elif scope == 'mmaction' and hasattr(model, 'cls_head') and part != 'backbone':
