@@ -16,5 +16,5 @@ val_pipeline = test_pipeline
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-model = dict(backbone=dict(layer_scale_init=0.1))
+model = dict(backbone=dict(layer_scale_init_value=0.1))
 optim_wrapper = dict(optimizer=dict(lr=4e-4))
