@@ -39,5 +39,5 @@ clean-venv:
 
 .PHONY: benchmark
 benchmark: $(STAMP)
-	OMP_WAIT_POLICY=PASSIVE $(PY) tools/analysis/benchmark.py --out docs/benchmark.json \
+	OMP_WAIT_POLICY=PASSIVE $(PY) -m tools.analysis.benchmark --out docs/benchmark.json \
 		--chart docs/benchmark.png --markdown docs/benchmark.md

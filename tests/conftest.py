@@ -1,4 +1,5 @@
-"""Shared pytest helpers. Each engineer appends a section; keep sections independent."""
+"""Shared pytest fixtures and helpers: golden fixtures, tolerances, log capture, threading of
+tiny-model tests, and the generated demo data sets."""
 import logging
 from pathlib import Path
 from typing import Callable, Iterator, List, Sequence, Tuple
@@ -9,7 +10,7 @@ import torch
 DATA_DIR = Path(__file__).parent / 'data'
 
 
-# --- issue 3 (image backbone): golden fixtures and mmengine log capture ----------------------
+# --- golden fixtures, tolerances and mmengine log capture --------------------------------------
 @pytest.fixture
 def golden_case(tmp_path: Path) -> Callable[[str], Tuple[str, torch.Tensor, List[torch.Tensor]]]:
     """``load(name) -> (checkpoint path, input, expected outputs)`` for ``tests/data/NAME.pth``.
@@ -60,12 +61,7 @@ def one_intraop_thread() -> Iterator[None]:
 # --- generated demo data sets (tools/demo/make_data.py) --------------------------------------
 def make_demo_data(root: Path, only: Sequence[str]) -> Path:
     """Generate the demo data sets ``only`` (``'cls'``, ``'coco'``, ``'ade'``, ``'kinetics'``)
-    under ``root``, in their real formats, with make_data.py (a script, not a module)."""
-    import sys
-    sys.path.insert(0, str(Path(__file__).parents[1] / 'tools' / 'demo'))
-    try:
-        from make_data import make_all
-    finally:
-        sys.path.pop(0)
+    under ``root``, in their real formats, with ``tools/demo/make_data.py``."""
+    from tools.demo.make_data import make_all
     make_all(str(root), only=tuple(only))
     return root

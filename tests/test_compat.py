@@ -1,4 +1,4 @@
-"""Runtime fixes of :mod:`uniformer_mm.compat` and the lazy-registry error path (issue 2)."""
+"""Runtime fixes of :mod:`uniformer_mm.compat` and the lazy-registry error path."""
 import os
 import pickle
 

@@ -1,4 +1,4 @@
-"""The environment and the registry wiring (issue 2): toolboxes import, scoped types resolve.
+"""The environment and the registry wiring: toolboxes import, scoped types resolve.
 
 Each check runs in a fresh interpreter, so nothing imported by other tests (or by pytest
 plugins) can make it pass by accident: "no custom_imports, no PYTHONPATH" is tested as users

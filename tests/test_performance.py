@@ -1,10 +1,10 @@
-"""Performance paths (issue 8): ``torch.compile(fullgraph=True)``, channels-last and bf16
-autocast for every backbone, and the measurements of :mod:`uniformer_mm.utils.benchmark`.
+"""Performance paths: ``torch.compile(fullgraph=True)``, channels-last and bf16 autocast for
+every backbone, and the measurements of the benchmark (:mod:`tools.analysis.benchmark`).
 
 Nothing here asserts a speed: timings on a shared 2-core machine are noise at test sizes, and
-``tools/analysis/benchmark.py`` measures and prints them. What is asserted is deterministic:
-graph capture (one graph, ``fullgraph=True``), equal outputs, memory accounting (allocation
-sizes do not depend on load) and copy counts.
+``python -m tools.analysis.benchmark`` measures and prints them. What is asserted is
+deterministic: graph capture (one graph, ``fullgraph=True``), equal outputs, memory accounting
+(allocation sizes do not depend on load) and copy counts.
 """
 import copy
 import json
@@ -16,7 +16,7 @@ import torch.nn as nn
 
 from uniformer_mm.models import UniFormer, UniFormer3D, UniFormerLight, UniFormerLight3D
 from uniformer_mm.models.hourglass import EvoSABlock
-from uniformer_mm.utils import benchmark as bm
+from tools.analysis import benchmark as bm
 
 # Four stage-3 blocks: the hybrid model then has window blocks and one global block.
 TINY2D = dict(depths=[1, 1, 4, 1], embed_dims=[16, 32, 64, 128], head_dim=16)
@@ -117,7 +117,7 @@ def test_fullgraph_compile_under_bf16_autocast(name):
 def test_channels_last_input_and_weights_give_the_same_outputs(name):
     model, x = build(name)
     fmt = torch.channels_last if x.dim() == 4 else torch.channels_last_3d
-    cl = bm._to_channels_last_(copy.deepcopy(model))
+    cl = bm.to_channels_last_(copy.deepcopy(model))
     assert any(p.dim() >= 4 and not p.is_contiguous() for p in cl.parameters())
     with torch.no_grad():
         ref, out = model(x), cl(x.contiguous(memory_format=fmt))
@@ -185,7 +185,7 @@ def test_torch_peak_memory_is_exact():
     assert 16 * 2**20 <= peak <= 16 * 2**20 + 4096
     # The allocator's running total is process-wide: memory allocated in an earlier profiled
     # region and freed outside one stays in it. The peak must not include it.
-    with bm._profiler(profile_memory=True):
+    with bm.cpu_profiler(profile_memory=True):
         kept = torch.ones(4 * n)
     del kept
     assert bm.torch_peak_memory(fn) == peak
@@ -274,7 +274,7 @@ def test_run_group_report_markdown_and_chart(tmp_path):
     assert compiled['reference'] == 'global bf16 eager' and compiled['max_rel_diff'] < 1e-6
     assert compiled['max_rel_diff_fp32'] == pytest.approx(
         compiled['eager_bf16_max_rel_diff_fp32'], rel=1e-3)
-    assert bm._compiled_ok(by['tiny @384x384 bf16 +eager'])
+    assert bm.compiled_ok(by['tiny @384x384 bf16 +eager'])
     assert by['tiny explicit @384x384 fp32']['torch_peak_mb'] > base['torch_peak_mb']
     report['targets'] = bm.evaluate_targets(report)
     report['light_claim'] = bm.light_claim(report)
@@ -303,12 +303,7 @@ def test_rss_subprocess_measures_a_forward_pass():
 
 
 def test_cli_builds_groups_and_renders(tmp_path):
-    import importlib.util
-    from pathlib import Path
-    path = Path(__file__).parents[1] / 'tools' / 'analysis' / 'benchmark.py'
-    spec = importlib.util.spec_from_file_location('benchmark_tool', path)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    from tools.analysis.benchmark import cli as tool
 
     args = tool.parse_args(['--model', 'uniformer_mm.UniFormer3D', '--arch', 'small',
                             '--input', '3x16x224x224', '--compare', '--repeats', '2'])

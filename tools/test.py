@@ -18,8 +18,6 @@ import argparse
 import json
 import os.path as osp
 
-from uniformer_mm import apis, cli
-
 
 def parse_args(argv=None) -> argparse.Namespace:
     """Command-line options (the flags of the OpenMMLab toolboxes' test.py)."""
@@ -39,20 +37,32 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--compile', action='store_true', help='fast inference: compile the '
                         'backbone (and neck) with inductor and frozen weights; the first batch '
                         'of each input size compiles (see docs/deploy.md)')
-    cli.add_launch_args(parser)
-    return cli.parse_launch_args(parser, argv)
+    # The launch flags of the toolboxes' scripts, declared here with plain argparse: parsing
+    # imports nothing heavy (uniformer_mm.cli.apply_launch_args reads them afterwards).
+    parser.add_argument('--cfg-options', nargs='+', action='extend', metavar='KEY=VALUE',
+                        help='override config settings (mmengine DictAction syntax), e.g. '
+                        'train_dataloader.batch_size=4')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    # torch.distributed.launch passes --local-rank (torch>=2) or --local_rank
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
 
 
 def main(argv=None) -> dict:
     """Build the runner, load (converting if needed) the checkpoint and run the test loop."""
-    args = parse_args(argv)
-    import uniformer_mm  # noqa: F401  (runtime fixes; registries)
+    args = parse_args(argv)  # first: --help and argument errors need no heavy import
+    from uniformer_mm import cli
+    cli.quiet_known_messages()
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
+    from uniformer_mm import apis
     from uniformer_mm.checkpoint import CheckpointError
 
     with cli.exit_on_error(*cli.USER_ERRORS):
+        cli.apply_launch_args(args)
         if not args.checkpoint.startswith(('http://', 'https://')) and not osp.isfile(
                 args.checkpoint):
             raise FileNotFoundError(f'checkpoint file {args.checkpoint!r} does not exist')
@@ -78,7 +88,7 @@ def main(argv=None) -> dict:
     # official layout) is the user's to fix; the message names the file and the config.
     with cli.exit_on_error(CheckpointError, ValueError, KeyError):
         apis.load_test_checkpoint(runner.model, args.checkpoint, args.config, scope=scope,
-                                 logger=runner.logger)
+                                  logger=runner.logger)
     if args.compile:
         from uniformer_mm.deploy import compile_model
         compile_model(runner.model)

@@ -10,8 +10,6 @@ Examples::
 import argparse
 import os
 
-from uniformer_mm import apis, cli
-
 
 def parse_args(argv=None) -> argparse.Namespace:
     """Command-line options (the same flags as the OpenMMLab toolboxes' train.py)."""
@@ -24,21 +22,33 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the LR by (total batch) / auto_scale_lr.base_batch_size')
-    cli.add_launch_args(parser)
-    return cli.parse_launch_args(parser, argv)
+    # The launch flags of the toolboxes' scripts, declared here with plain argparse: parsing
+    # imports nothing heavy (uniformer_mm.cli.apply_launch_args reads them afterwards).
+    parser.add_argument('--cfg-options', nargs='+', action='extend', metavar='KEY=VALUE',
+                        help='override config settings (mmengine DictAction syntax), e.g. '
+                        'train_dataloader.batch_size=4')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    # torch.distributed.launch passes --local-rank (torch>=2) or --local_rank
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
 
 
 def main(argv=None) -> None:
     """Build the runner from the config and train."""
-    args = parse_args(argv)
-    import uniformer_mm  # noqa: F401  (runtime fixes; registries)
+    args = parse_args(argv)  # first: --help and argument errors need no heavy import
+    from uniformer_mm import cli
+    cli.quiet_known_messages()
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
+    from uniformer_mm import apis
     from uniformer_mm.checkpoint import CheckpointError
 
     # configuration mistakes: one clear line instead of a traceback from deep inside
     with cli.exit_on_error(*cli.USER_ERRORS):
+        cli.apply_launch_args(args)
         cfg = apis.load_config(args.config, args.cfg_options)
         cli.check_data_paths(cfg, ('train', 'val'))
         if args.resume not in (None, 'auto') and '://' not in args.resume and \

@@ -10,14 +10,14 @@ the module names are the official ones in both). The script reports
   that drifting clock speeds hit both) and the ratio ours / mmaction2;
 * with ``--profile``, the operators that dominate each model's forward pass.
 
-Examples::
+Run it from the repository root, as a module (it imports the benchmark package)::
 
     # the default: UniFormer-S, 16x224x224, batch 1
-    python tools/analysis/compare_mmaction_uniformer.py
+    python -m tools.analysis.compare_mmaction_uniformer
     # a quick run
-    python tools/analysis/compare_mmaction_uniformer.py --arch tiny --frames 8 --size 64
+    python -m tools.analysis.compare_mmaction_uniformer --arch tiny --frames 8 --size 64
     # with released weights (official video, ImageNet or mmaction2 file)
-    python tools/analysis/compare_mmaction_uniformer.py --checkpoint uniformer_small_k400_16x4.pth
+    python -m tools.analysis.compare_mmaction_uniformer --checkpoint uniformer_small_k400_16x4.pth
 """
 import argparse
 import statistics
@@ -26,13 +26,14 @@ from typing import Dict, List, Optional
 import torch
 import torch.nn as nn
 
-# The comparison's building blocks live in the benchmark library, which tools/analysis/
-# benchmark.py shares (its video group runs the same pair).
-from uniformer_mm.utils.benchmark import VIDEO_ARCHS as ARCHS
-from uniformer_mm.utils.benchmark import build_mmaction_pair as build_pair
-from uniformer_mm.utils.benchmark import (output_difference, profile_ops, profile_table,
-                                          restore_layernorm_eps, set_layernorm_eps,
-                                          time_interleaved)
+# The comparison's building blocks live in the benchmark package (its video group runs the
+# same pair).
+from tools.analysis.benchmark.models import VIDEO_ARCHS as ARCHS
+from tools.analysis.benchmark.models import build_mmaction_pair as build_pair
+from tools.analysis.benchmark.models import (output_difference, restore_layernorm_eps,
+                                             set_layernorm_eps)
+from tools.analysis.benchmark.profiling import profile_ops, profile_table, quiet_profiler
+from tools.analysis.benchmark.timing import time_interleaved
 
 __all__ = ['ARCHS', 'build_pair', 'output_difference', 'set_layernorm_eps',
            'restore_layernorm_eps', 'time_interleaved', 'profile', 'main']
@@ -65,6 +66,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> Dict[str, float]:
     """Run the comparison and print a report; returns the numbers."""
     args = parse_args(argv)
+    from uniformer_mm import cli
+    cli.quiet_known_messages()
+    quiet_profiler()
     from mmengine.logging import MMLogger
     # The current mmengine logger; WARNING hides the per-parameter init report of init_weights.
     MMLogger.get_instance('compare_mmaction_uniformer', log_level='WARNING')

@@ -13,10 +13,11 @@ convolutions, linear layers and matrix products are counted, plus the normalisat
 upsampling and adaptive pooling that mmengine's default handles count; element-wise
 operations (activations, residual additions, softmax) are not. The counter is mmengine's
 :class:`~mmengine.analysis.FlopAnalyzer`, the class behind
-:func:`mmengine.analysis.get_model_complexity_info`, with one handle added here: the
-attention products inside :func:`torch.nn.functional.scaled_dot_product_attention`, which
-mmengine does not know (it would skip them with an "unsupported operator" warning, and
-undercount UniFormer-S at 224 by ~0.2 GFLOPs and video models by far more).
+:func:`mmengine.analysis.get_model_complexity_info`, with one handle added
+(:mod:`uniformer_mm.utils.flops`, shared with the benchmark): the attention products inside
+:func:`torch.nn.functional.scaled_dot_product_attention`, which mmengine does not know (it
+would skip them with an "unsupported operator" warning, and undercount UniFormer-S at 224 by
+~0.2 GFLOPs and video models by far more).
 
 Input sizes (the paper's, unless ``--shape`` is given): classification the test crop of the
 config (224, 384, or the light models' 128-224); detection 800x1280; segmentation 512x2048;
@@ -26,13 +27,12 @@ are counted as mmdet's dummy forward (which the paper used): box heads on 1000 p
 mask heads on 100 (see :func:`cap_cascade_mask_rois`).
 """
 import argparse
-import math
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 
-__all__ = ['sdpa_flop_jit', 'count_complexity', 'default_input_shape', 'build_for_counting',
+__all__ = ['count_complexity', 'default_input_shape', 'build_for_counting',
            'cap_cascade_mask_rois', 'complexity_of_config', 'main']
 
 #: Paper input sizes (H, W) of the dense tasks.
@@ -41,34 +41,11 @@ DENSE_SHAPES = {'mmdet': (800, 1280), 'mmseg': (512, 2048)}
 MASK_ROIS = 100
 
 
-def sdpa_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
-    """FLOPs of ``aten::scaled_dot_product_attention`` in the fvcore convention.
-
-    ``softmax(q k^T) v`` with ``q`` of shape ``(..., L, E)``, ``k`` ``(..., S, E)`` and ``v``
-    ``(..., S, Ev)`` is two matrix products: ``L*S*E`` multiply-adds for ``q k^T`` and
-    ``L*S*Ev`` for the product with ``v``, per leading batch/head index. The scaling and the
-    softmax are element-wise and not counted (as for an explicit ``q @ k.T`` attention).
-
-    Args:
-        inputs (list): The traced op's inputs (``q, k, v, ...`` as ``torch._C.Value``).
-        outputs (list): Its outputs (unused).
-
-    Returns:
-        int: The FLOP count.
-    """
-    from mmengine.analysis.jit_handles import get_shape
-    q_shape, k_shape, v_shape = (get_shape(v) for v in inputs[:3])
-    *batch, length, dim = q_shape
-    source = k_shape[-2]
-    value_dim = v_shape[-1]
-    return int(math.prod(batch) * length * source * (dim + value_dim))
-
-
 def count_complexity(model: nn.Module, inputs: Tuple[Any, ...]) -> dict:
     """FLOPs, activations and parameters of ``model(*inputs)``.
 
     What :func:`mmengine.analysis.get_model_complexity_info` computes, plus the
-    scaled-dot-product-attention handle (see :func:`sdpa_flop_jit`).
+    scaled-dot-product-attention handle (:func:`uniformer_mm.utils.flops.flop_analyzer`).
 
     Args:
         model (nn.Module): The model, in the mode to count (normally ``eval()``).
@@ -78,12 +55,12 @@ def count_complexity(model: nn.Module, inputs: Tuple[Any, ...]) -> dict:
         dict: ``flops``, ``activations``, ``params`` (ints), ``unsupported_ops`` (op name ->
         count, ops that were skipped) and ``table`` (mmengine's per-module table, str).
     """
-    from mmengine.analysis import ActivationAnalyzer, FlopAnalyzer, parameter_count
+    from mmengine.analysis import ActivationAnalyzer, parameter_count
     from mmengine.analysis.print_helper import complexity_stats_table
 
-    sdpa = 'aten::scaled_dot_product_attention'
-    flop_analyzer = FlopAnalyzer(model, inputs).set_op_handle(**{sdpa: sdpa_flop_jit})
-    flop_analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+    from uniformer_mm.utils.flops import flop_analyzer as make_flop_analyzer
+
+    flop_analyzer = make_flop_analyzer(model, inputs)
     act_analyzer = ActivationAnalyzer(model, inputs)
     act_analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
     flops = flop_analyzer.total()
@@ -272,6 +249,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Print the parameters and FLOPs of a config."""
     args = parse_args(argv)
     from uniformer_mm import cli  # after parsing: --help stays fast
+    cli.quiet_known_messages()
 
     with cli.exit_on_error(FileNotFoundError, ValueError):  # a wrong path or --shape
         result = complexity_of_config(args.config, args.shape, args.cfg_options)

@@ -93,8 +93,10 @@ def run(img_path: str, model, out: str, args: argparse.Namespace) -> Tuple[str, 
 def main(argv=None) -> None:
     """Run the demo and write ``--out``."""
     args = parse_args(argv)
+    from uniformer_mm import cli
+    cli.quiet_known_messages()
+    from uniformer_mm import apis
     from uniformer_mm.checkpoint import CheckpointError
-    from uniformer_mm import apis, cli
 
     with cli.exit_on_error(*cli.USER_ERRORS, CheckpointError):
         check_demo_paths(args.img, 'image', args.out)

@@ -45,8 +45,10 @@ def label_names(path: Optional[str]) -> Optional[List[str]]:
 def main(argv=None) -> None:
     """Run the recognizer and write ``--out``."""
     args = parse_args(argv)
+    from uniformer_mm import cli
+    cli.quiet_known_messages()
+    from uniformer_mm import apis
     from uniformer_mm.checkpoint import CheckpointError
-    from uniformer_mm import apis, cli
     from uniformer_mm.engine.visualization import draw_video_topk, topk_lines
 
     with cli.exit_on_error(*cli.USER_ERRORS, CheckpointError):

@@ -82,19 +82,12 @@ def fit_to_config(ckpt: Dict, config: str, cfg_options: Optional[List[str]] = No
         ArchMismatchError / ShapeMismatchError: Another architecture, naming both.
         ValueError: The release belongs to another toolbox than the config.
     """
-    from mmengine.config import DictAction
-
+    from uniformer_mm import apis, cli
     from uniformer_mm.checkpoint import ShapeMismatchError, describe_state_dict, strip_prefix
     from uniformer_mm.checkpoint.release import (RELEASE_KINDS, RELEASE_TOOLBOX,
                                                  check_same_arch, model_arch)
-    from uniformer_mm import apis
 
-    options = None
-    if cfg_options:
-        ns = argparse.Namespace()
-        DictAction(option_strings=[], dest='o')(None, ns, cfg_options)
-        options = ns.o
-    cfg = apis.load_config(config, options)
+    cfg = apis.load_config(config, cli.parse_cfg_options(cfg_options))
     scope = apis.toolbox_of(cfg)
     meta, sd = ckpt['meta'], ckpt['state_dict']
     kind = meta['release_kind']
@@ -155,10 +148,10 @@ def fit_to_config(ckpt: Dict, config: str, cfg_options: Optional[List[str]] = No
 def main(argv=None) -> None:
     """Convert SRC to DST (see the module docstring)."""
     args = parse_args(argv)
-    import uniformer_mm  # noqa: F401  (runtime fixes)
-    from uniformer_mm.checkpoint import CheckpointError, HEAD_DIM_TRAP
+    from uniformer_mm import cli  # after parsing: --help stays fast
+    cli.quiet_known_messages()
+    from uniformer_mm.checkpoint import HEAD_DIM_TRAP, CheckpointError
     from uniformer_mm.checkpoint.release import RELEASE_KINDS, convert_release_file
-    from uniformer_mm import cli
 
     # KeyError too: a checkpoint without the state_dict entry its layout needs
     with cli.exit_on_error(*cli.USER_ERRORS, KeyError, CheckpointError):

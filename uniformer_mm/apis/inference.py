@@ -14,6 +14,7 @@ from .config import class_names, load_config, toolbox_of
 
 __all__ = ['build_model', 'inner_model', 'load_test_checkpoint', 'init_inference_model']
 
+
 def build_model(cfg: Config) -> nn.Module:
     """Build ``cfg.model`` under the config's toolbox scope (no weights are loaded)."""
     from mmengine.registry import MODELS, init_default_scope

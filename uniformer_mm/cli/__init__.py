@@ -2,6 +2,7 @@
 
 * :mod:`.errors` -- a user's mistake as one ``error: ...`` line (:func:`exit_on_error`).
 * :mod:`.launch` -- the launch flags train.py and test.py share; CPU distributed runs.
+* :mod:`.console` -- known third-party messages kept off the tools' console.
 * :mod:`.config` -- config editing behind the flags (``--amp``, ``--show-dir``, ``--tta``, ...).
 * :mod:`.data` -- dataset paths checked before any toolbox code runs.
 * :mod:`.resume` -- which checkpoint ``--resume`` continues from.
@@ -13,13 +14,14 @@ package takes seconds (torch, mmengine): tools import it after parsing their arg
 from .config import (add_dump_results, enable_amp, enable_auto_scale_lr, enable_tta,
                      enable_visualization, fall_back_to_fp32_without_accelerator,
                      make_interruptible, set_work_dir)
+from .console import quiet_known_messages
 from .data import check_data_paths
 from .errors import USER_ERRORS, exit_on_error
-from .launch import add_launch_args, parse_launch_args, setup_cpu_distributed
+from .launch import apply_launch_args, parse_cfg_options, setup_cpu_distributed
 from .resume import find_resume_checkpoint
 
-__all__ = ['USER_ERRORS', 'exit_on_error', 'add_launch_args', 'parse_launch_args',
+__all__ = ['USER_ERRORS', 'exit_on_error', 'parse_cfg_options', 'apply_launch_args',
            'setup_cpu_distributed', 'set_work_dir', 'enable_amp',
            'fall_back_to_fp32_without_accelerator', 'make_interruptible',
            'enable_auto_scale_lr', 'enable_visualization', 'enable_tta', 'add_dump_results',
-           'check_data_paths', 'find_resume_checkpoint']
+           'check_data_paths', 'find_resume_checkpoint', 'quiet_known_messages']

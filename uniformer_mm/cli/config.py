@@ -14,6 +14,7 @@ __all__ = ['set_work_dir', 'enable_amp', 'fall_back_to_fp32_without_accelerator'
            'make_interruptible', 'enable_auto_scale_lr', 'enable_visualization', 'enable_tta',
            'add_dump_results']
 
+
 def set_work_dir(cfg: Config, work_dir: Optional[str], config_path: str) -> None:
     """``--work-dir`` > ``work_dir`` in the file > ``./work_dirs/<config name>``."""
     if work_dir is not None:

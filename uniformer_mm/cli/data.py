@@ -6,6 +6,7 @@ from mmengine.config import Config
 
 __all__ = ['check_data_paths']
 
+
 def _dataset_dicts(dataset: Any, where: str) -> list:
     """``(config key, dataset dict)`` of a dataset config and of the datasets it wraps."""
     if not isinstance(dataset, dict):

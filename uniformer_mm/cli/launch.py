@@ -1,31 +1,56 @@
-"""Launch flags shared by ``tools/train.py`` and ``tools/test.py``, and distributed runs on a
-machine without CUDA (gloo, CPU DDP)."""
-import argparse  # noqa: F401  (type hints)
+"""What the launch flags of ``tools/train.py`` and ``tools/test.py`` (``--cfg-options``,
+``--launcher``, ``--local-rank``) do once parsed, and distributed runs on a machine without
+CUDA (gloo, CPU DDP).
+
+The tools declare these flags with plain ``argparse`` and import this module only after
+parsing, so that ``--help`` and argument errors take no heavy import (torch, mmengine).
+"""
+import argparse
 import os
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import torch.nn as nn
 
 from mmengine.config import Config, ConfigDict
 
-__all__ = ['add_launch_args', 'parse_launch_args', 'setup_cpu_distributed']
+__all__ = ['parse_cfg_options', 'apply_launch_args', 'setup_cpu_distributed']
 
-def add_launch_args(parser: 'argparse.ArgumentParser') -> None:
-    """Add the flags train.py and test.py share: --cfg-options, --launcher, --local-rank."""
+
+def parse_cfg_options(options: Optional[Sequence[str]]) -> Optional[dict]:
+    """``--cfg-options KEY=VALUE ...`` as a dict, read by mmengine's ``DictAction`` rules.
+
+    Values are parsed as that action does (``a=1`` an int, ``a=[1,2]`` a list, ``a=x,y`` a
+    tuple of strings, ...), so the flag behaves as in the toolboxes' own scripts.
+
+    Args:
+        options (Sequence[str], optional): The ``KEY=VALUE`` strings, as given.
+
+    Returns:
+        dict | None: The overrides; None when there are none.
+
+    Raises:
+        ValueError: An option without ``=``.
+    """
+    if not options:
+        return None
+    bad = [o for o in options if '=' not in o]
+    if bad:
+        raise ValueError(f'--cfg-options {bad[0]!r}: expected KEY=VALUE, e.g. '
+                         'train_dataloader.batch_size=4')
     from mmengine.config import DictAction
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value (e.g. '
-                        'train_dataloader.batch_size=4)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    # torch.distributed.launch passes --local-rank (torch>=2) or --local_rank
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    namespace = argparse.Namespace()
+    DictAction(option_strings=['--cfg-options'], dest='options')(None, namespace, list(options))
+    return namespace.options
 
 
-def parse_launch_args(parser: 'argparse.ArgumentParser',
-                      argv: Optional[list] = None) -> 'argparse.Namespace':
-    """Parse, and export ``LOCAL_RANK`` for launchers that pass it as a flag."""
-    args = parser.parse_args(argv)
+def apply_launch_args(args: argparse.Namespace) -> argparse.Namespace:
+    """After parsing: ``args.cfg_options`` becomes a dict (:func:`parse_cfg_options`) and
+    ``--local-rank`` is exported as ``LOCAL_RANK`` (for launchers that pass it as a flag).
+
+    Raises:
+        ValueError: A malformed ``--cfg-options`` entry.
+    """
+    args.cfg_options = parse_cfg_options(args.cfg_options)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 

@@ -5,30 +5,31 @@ resolution, dtype (fp32, bf16 autocast), memory format and ``torch.compile`` set
 warm-up and interleaved repeats; ``--compare`` adds the peers installed here (mmpretrain /
 mmaction2) at the same input. Without ``--model``/``--config`` it runs a suite: ``default`` is
 what ``make benchmark`` runs and what docs/benchmark.md shows. The measuring logic (and what
-"peak memory" means) is documented in :mod:`uniformer_mm.utils.benchmark`.
+"peak memory" means) is documented in :mod:`tools.analysis.benchmark`. Run it from the
+repository root, as ``python -m tools.analysis.benchmark``.
 
 Examples::
 
     # the whole suite, rewriting the docs (what `make benchmark` does; ~10-15 min on 2 cores)
-    python tools/analysis/benchmark.py --out docs/benchmark.json --chart docs/benchmark.png \\
+    python -m tools.analysis.benchmark --out docs/benchmark.json --chart docs/benchmark.png \\
         --markdown docs/benchmark.md
     # only some groups of it, fewer repeats
-    python tools/analysis/benchmark.py --groups video dense --repeats 3
+    python -m tools.analysis.benchmark --groups video dense --repeats 3
     # one backbone next to its peers
-    python tools/analysis/benchmark.py --model uniformer_mm.UniFormer --arch small \\
+    python -m tools.analysis.benchmark --model uniformer_mm.UniFormer --arch small \\
         --input 3x224x224 --batch 8 --compare
     # a variant: bf16 autocast + torch.compile(fullgraph=True)
-    python tools/analysis/benchmark.py --model uniformer_mm.UniFormerLight --arch xxs \\
+    python -m tools.analysis.benchmark --model uniformer_mm.UniFormerLight --arch xxs \\
         --input 3x224x224 --batch 16 --dtype bf16 --compile inductor
     # the backbone of a config, dense, with RSS measured in a subprocess
-    python tools/analysis/benchmark.py --config configs/det/mask_rcnn_uniformer_s.py \\
+    python -m tools.analysis.benchmark --config configs/det/mask_rcnn_uniformer_s.py \\
         --input 3x800x1333 --rss
     # explicit-softmax attention (the memory reference), same kwargs
-    python tools/analysis/benchmark.py --model uniformer_mm.UniFormer --arch small \\
+    python -m tools.analysis.benchmark --model uniformer_mm.UniFormer --arch small \\
         --kwargs '{"out_indices": [0, 1, 2, 3], "final_norm": false}' --attention explicit \\
         --input 3x800x1333
     # re-render the markdown and chart from a saved report
-    python tools/analysis/benchmark.py --render docs/benchmark.json --markdown docs/benchmark.md
+    python -m tools.analysis.benchmark --render docs/benchmark.json --markdown docs/benchmark.md
 """
 import argparse
 import json
@@ -41,7 +42,12 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 
-from uniformer_mm.utils import benchmark as bm
+from .profiling import quiet_profiler
+from .report import render_markdown, write_chart
+from .runner import machine_info, run_suite
+from .specs import Group, ModelSpec, Variant
+from .suites import compare_group, compile_suite, default_suite, quick_suite
+from .targets import evaluate_targets, light_claim
 
 
 def parse_shape(text: str) -> Tuple[int, ...]:
@@ -55,7 +61,7 @@ def parse_shape(text: str) -> Tuple[int, ...]:
     return shape
 
 
-def spec_from_config(path: str) -> bm.ModelSpec:
+def spec_from_config(path: str) -> ModelSpec:
     """The backbone of an OpenMMLab config as a :class:`ModelSpec` (its type scoped by the
     config's ``default_scope``; a ``Pretrained`` init is dropped: weights are not loaded)."""
     from mmengine.config import Config
@@ -65,8 +71,8 @@ def spec_from_config(path: str) -> bm.ModelSpec:
     type_ = model['type']
     if '.' not in type_:
         type_ = f'{cfg.get("default_scope", "uniformer_mm")}.{type_}'
-    return bm.ModelSpec(key='model', label=osp.splitext(osp.basename(path))[0], type=type_,
-                        kwargs=kwargs, ours=type_.startswith('uniformer_mm.'))
+    return ModelSpec(key='model', label=osp.splitext(osp.basename(path))[0], type=type_,
+                     kwargs=kwargs, ours=type_.startswith('uniformer_mm.'))
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -117,7 +123,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def build_groups(args: argparse.Namespace) -> List[bm.Group]:
+def build_groups(args: argparse.Namespace) -> List[Group]:
     """The groups the options ask for."""
     if args.model or args.config:
         if args.config:
@@ -127,15 +133,15 @@ def build_groups(args: argparse.Namespace) -> List[bm.Group]:
             if args.arch is not None:
                 kwargs['arch'] = args.arch
             label = args.model.split('.', 1)[-1] + (f'-{args.arch}' if args.arch else '')
-            spec = bm.ModelSpec(key='model', label=label, type=args.model, kwargs=kwargs,
-                                ours=args.model.startswith('uniformer_mm.'))
+            spec = ModelSpec(key='model', label=label, type=args.model, kwargs=kwargs,
+                             ours=args.model.startswith('uniformer_mm.'))
         spec.attention = args.attention
-        variant = bm.Variant(args.dtype, args.channels_last, args.compile)
-        groups = [bm.compare_group(spec, args.input, args.batch, variant, compare=args.compare,
-                                   rss=args.rss)]
+        variant = Variant(args.dtype, args.channels_last, args.compile)
+        groups = [compare_group(spec, args.input, args.batch, variant, compare=args.compare,
+                                rss=args.rss)]
     else:
-        groups = dict(default=bm.default_suite, compile=bm.compile_suite,
-                      quick=bm.quick_suite)[args.suite]()
+        groups = dict(default=default_suite, compile=compile_suite,
+                      quick=quick_suite)[args.suite]()
         if args.groups:
             known = {g.name for g in groups}
             unknown = set(args.groups) - known
@@ -162,14 +168,14 @@ def write_outputs(report: dict, args: argparse.Namespace) -> None:
             json.dump(report, f, indent=1)
         print(f'wrote {args.out}')
     if args.chart:
-        bm.write_chart(report, args.chart)
+        write_chart(report, args.chart)
         print(f'wrote {args.chart}')
     if args.markdown:
         chart = None
         if args.chart:  # linked relative to the markdown file
             chart = osp.relpath(osp.abspath(args.chart), osp.dirname(osp.abspath(args.markdown)))
         with open(args.markdown, 'w') as f:
-            f.write(bm.render_markdown(report, chart))
+            f.write(render_markdown(report, chart))
         print(f'wrote {args.markdown}')
 
 
@@ -180,13 +186,16 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         with open(args.render) as f:
             report = json.load(f)
         # Judged again, so that changes to the criteria apply to saved measurements.
-        report['targets'] = bm.evaluate_targets(report)
-        report['light_claim'] = bm.light_claim(report)
+        report['targets'] = evaluate_targets(report)
+        report['light_claim'] = light_claim(report)
         write_outputs(report, args)
         return report
     # Peers' construction warnings that say nothing about the measurement.
     warnings.filterwarnings('ignore', message='torch.meshgrid')
     warnings.filterwarnings('ignore', message='In MMCV v1.4.4')
+    from uniformer_mm import cli
+    cli.quiet_known_messages()
+    quiet_profiler()
     from mmengine.logging import MMLogger
     # WARNING hides the per-parameter init reports of model builds.
     MMLogger.get_instance('uniformer_mm_benchmark', log_level='WARNING')
@@ -205,10 +214,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                 print(f'    {c.name}  (batch {c.batch}, {c.spec.type})')
         return {}
     argv = sys.argv[1:] if argv is None else list(argv)
-    env = [f'{k}={v}' for k, v in bm.machine_info()['env'].items()]
-    command = ' '.join(env + ['python tools/analysis/benchmark.py']
+    env = [f'{k}={v}' for k, v in machine_info()['env'].items()]
+    command = ' '.join(env + ['python -m tools.analysis.benchmark']
                        + [shlex.quote(a) for a in argv])
-    report = bm.run_suite(groups, command=command, flops=not args.no_flops)
+    report = run_suite(groups, command=command, flops=not args.no_flops)
     print('\n== targets')
     for t in report['targets']:
         print(f'[{"met" if t["met"] else "NOT MET"}] {t["name"]}: {t["measured"]}')

@@ -1,0 +1,4 @@
+"""``python -m tools.analysis.benchmark``: see :mod:`tools.analysis.benchmark.cli`."""
+from .cli import main
+
+main()
