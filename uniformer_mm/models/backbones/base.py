@@ -23,7 +23,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from uniformer_mm.checkpoint.inflate import (INFLATE_MODES, InflationError,
                                              inflate_state_dict, is_inflatable)
 from uniformer_mm.checkpoint.keys import CLASSIFIER_KEYS
-from ..blocks import AttentionBlock
+from ..blocks import AttentionBlock, channels_to_first, channels_to_last
 from ..pretrained import PretrainedInitMixin
 
 __all__ = ['BaseUniFormer', 'stage_layer_depth']
@@ -435,7 +435,7 @@ class BaseUniFormer(PretrainedInitMixin, BaseModule):
         if self.final_norm and stage == self.num_stages - 1:
             x = self.norm(x)
         elif hasattr(self, f'norm{stage + 1}'):
-            x = getattr(self, f'norm{stage + 1}')(x.movedim(1, -1)).movedim(-1, 1)
+            x = channels_to_first(getattr(self, f'norm{stage + 1}')(channels_to_last(x)))
         return x.contiguous()
 
     def forward(self, x: Tensor, stem_hook: Optional[Any] = None) -> Tuple[Any, ...]:
