@@ -339,11 +339,12 @@ class AttentionBlock(BaseModule):
         ws = self.window_size
         B, H, W, C = x.shape
         pad_b, pad_r = (ws - H % ws) % ws, (ws - W % ws) % ws
-        if pad_b or pad_r:
-            x = F.pad(x, (0, 0, 0, pad_r, 0, pad_b))
-        Hp, Wp = H + pad_b, W + pad_r
-        x = window_reverse(self.attn(window_partition(x, ws)), ws, Hp, Wp)
-        return x[:, :H, :W] if (pad_b or pad_r) else x
+        # Pad and crop unconditionally (a zero pad is a copy, a full crop a view): a Python
+        # branch on the padding would freeze the traced input size into exported graphs
+        # (ONNX, torch.export), which then fail (Reshape) at sizes needing another padding.
+        x = F.pad(x, (0, 0, 0, pad_r, 0, pad_b))
+        x = window_reverse(self.attn(window_partition(x, ws)), ws, H + pad_b, W + pad_r)
+        return x[:, :H, :W]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the block to ``B, C, H, W`` (or ``B, C, T, H, W``)."""
