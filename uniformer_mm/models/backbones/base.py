@@ -455,8 +455,11 @@ class BaseUniFormer(PretrainedInitMixin, BaseModule):
         # Channels-last memory throughout (values unchanged): the depthwise and 1x1 convs of
         # the blocks run several times faster on CPU (oneDNN), and the token flatten of the
         # attention blocks becomes a view. Outputs are returned contiguous channels-first.
-        x = x.contiguous(memory_format=torch.channels_last if self.ndim == 2
-                         else torch.channels_last_3d)
+        if not torch.onnx.is_in_onnx_export():
+            # (A memory layout means nothing in an ONNX graph, and the TorchScript exporter
+            # refuses channels_last_3d.)
+            x = x.contiguous(memory_format=torch.channels_last if self.ndim == 2
+                             else torch.channels_last_3d)
         state: Dict[str, Any] = dict(stem_hook=stem_hook)
         outs: Dict[int, Any] = {}
         # Stages after the last requested output would be computed for nothing.
