@@ -24,10 +24,15 @@ from typing import Optional, Tuple
 
 import torch.nn as nn
 
-__all__ = ['compile_model', 'COMPILED_PARTS']
+__all__ = ['compile_model', 'inference_options', 'COMPILED_PARTS']
 
 #: Submodules of a task model that are compiled, where present.
 COMPILED_PARTS: Tuple[str, ...] = ('backbone', 'neck')
+
+
+def inference_options(freezing: bool = True, max_autotune: bool = False) -> dict:
+    """The inductor options of the inference mode (``torch.compile(..., options=...)``)."""
+    return {'freezing': bool(freezing), 'max_autotune': bool(max_autotune)}
 
 
 def compile_model(model: nn.Module, freezing: bool = True, dynamic: Optional[bool] = None,
@@ -52,7 +57,7 @@ def compile_model(model: nn.Module, freezing: bool = True, dynamic: Optional[boo
     """
     from uniformer_mm.apis.inference import inner_model
     target = inner_model(model)
-    options = {'freezing': bool(freezing), 'max_autotune': bool(max_autotune)}
+    options = inference_options(freezing, max_autotune)
     parts = [getattr(target, name) for name in COMPILED_PARTS
              if isinstance(getattr(target, name, None), nn.Module)]
     if not parts:  # a bare backbone
