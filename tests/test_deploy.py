@@ -69,7 +69,8 @@ def _token_labeling(path: str) -> nn.Module:
 def _light_classifier(path: str) -> nn.Module:
     return initialised(build('mmpretrain', dict(
         type='ImageClassifier',
-        backbone=dict(type='uniformer_mm.UniFormerLight', arch=LIGHT_TINY, init_cfg=pretrained(path)),
+        backbone=dict(type='uniformer_mm.UniFormerLight', arch=LIGHT_TINY,
+                      init_cfg=pretrained(path)),
         head=dict(type='uniformer_mm.LightClsHead', num_classes=10, in_channels=128,
                   init_cfg=pretrained(path)))))
 
@@ -182,14 +183,29 @@ def test_dynamo_exporter_with_dynamic_shapes(golden_case, tmp_path):
 def test_export_spec_parts_and_errors(golden_case):
     path, _, _ = golden_case('cls_tiny')
     model = _image_classifier(path)
+    whole = export_spec(model)
+    assert (whole.family, whole.output_names, whole.output_ranks) == ('classifier', ['logits'],
+                                                                       [2])
     spec = export_spec(model, part='backbone')
-    assert spec.family == 'backbone' and spec.output_names == ['stage4']
-    assert json.loads(export_spec(model).metadata.get('mean', '[0]')) is not None
-    detector_backbone = _dense_backbone(golden_case('dense_tiny_hybrid')[0])
+    assert (spec.family, spec.output_names, spec.output_ranks) == ('backbone', ['stage4'], [4])
+    # A detector's backbone exports as the backbone; its heads are not ours to export.
+    detector = build('mmdet', dict(
+        type='RPN', backbone=dict(type='uniformer_mm.UniFormer', arch=TINY, **DENSE),
+        neck=dict(type='FPN', in_channels=[16, 32, 64, 128], out_channels=16, num_outs=5),
+        rpn_head=dict(type='RPNHead', in_channels=16, feat_channels=16), train_cfg=None,
+        test_cfg=dict(rpn=dict(nms_pre=100, max_per_img=10, min_bbox_size=0,
+                               nms=dict(type='nms', iou_threshold=0.7)))))
+    dense = export_spec(detector)
+    assert dense.family == 'backbone'
+    assert dense.output_names == ['stage1', 'stage2', 'stage3', 'stage4']
+    with pytest.raises(ValueError, match='backbone only'):
+        export_spec(detector, part='model')
     with pytest.raises(ValueError, match='part'):
-        export_spec(detector_backbone, part='everything')
-    with pytest.raises(ValueError, match='H, W|height and width'):
+        export_spec(detector, part='everything')
+    with pytest.raises(ValueError, match='height and width'):
         example_inputs(spec, (16, 64))
+    with pytest.raises(ValueError, match=r'\(T, H, W\)'):
+        example_inputs(export_spec(_recognizer(golden_case('video_tiny')[0])), (64, 64))
 
 
 # ------------------------------------------------------------------------------- the tool

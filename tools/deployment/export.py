@@ -97,9 +97,10 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     if dynamic and args.batch < 2:
         print('note: a batch of 1 makes the batch axis static in torch.export; use --batch 2',
               file=sys.stderr)
+    axes = ', '.join(n for n in spec.axis_names if n != 'channels')
     print(f'exporting the {spec.family} of {osp.basename(args.config)} '
-          f'({"dynamic " + ", ".join(n for n in spec.axis_names if n != "channels") if dynamic else "static"}) '
-          f'at input {tuple(inputs.shape)} to {args.out}')
+          f'({"dynamic " + axes if dynamic else "static"}) at input {tuple(inputs.shape)} to '
+          f'{args.out}')
     export_model(spec, inputs, args.out, dynamic=dynamic, dynamo=args.dynamo, opset=args.opset)
     if args.no_check:
         return []

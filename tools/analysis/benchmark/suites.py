@@ -256,7 +256,7 @@ def deploy_suite(repeats: int = 3) -> List[Group]:
     for name, specs, shape, batch, peer, baseline in plan:
         cases = [Case(s, shape, batch, v) for s in specs for v in DEPLOY_VARIANTS]
         if peer is not None:
-            cases.insert(0, Case(peer, shape, batch))
+            cases.insert(1, Case(peer, shape, batch))  # after ours: it loads our weights
         key = specs[0].key
         groups.append(Group(
             name, f'{specs[0].label}: eager, compiled (inductor, frozen weights), onnxruntime; '
