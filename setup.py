@@ -21,6 +21,8 @@ extras_require = {
     'seg': ['mmsegmentation>=1.2.2', 'ftfy', 'regex'],
     'pose': ['mmpose>=1.3.2'],  # install with --no-deps: its chumpy requirement does not build
     'video': ['mmaction2>=1.2.0', 'decord', 'pytorchvideo'],  # decoding, RandAugment
+    # tools/deployment/export.py: torch.onnx's exporter needs onnx + onnxscript
+    'deploy': ['onnx>=1.17', 'onnxscript>=0.2', 'onnxruntime>=1.20'],
     'tests': ['pytest', 'pytest-timeout', 'pytest-xdist'],
 }
 extras_require['all'] = sorted({r for k, v in extras_require.items() if k != 'tests' for r in v})

@@ -11,6 +11,7 @@ Examples::
 
     python tools/test.py configs/cls/uniformer_s_in1k.py uniformer_small_in1k.pth
     python tools/test.py CONFIG CHECKPOINT --show-dir vis/ --out results.pkl
+    python tools/test.py CONFIG CHECKPOINT --compile   # fast CPU inference (inductor)
     tools/dist_test.sh configs/det/mask_rcnn_uniformer_b.py CHECKPOINT 8 --tta
 """
 import argparse
@@ -33,6 +34,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='draw every n-th test sample (with --show-dir)')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation '
                         '(the config\'s tta_model / tta_pipeline; mmdet, mmseg, mmpretrain)')
+    parser.add_argument('--compile', action='store_true', help='fast inference: compile the '
+                        'backbone (and neck) with inductor and frozen weights; the first batch '
+                        'of each input size compiles (see docs/deploy.md)')
     # The launch flags of the toolboxes' scripts, declared here with plain argparse: parsing
     # imports nothing heavy (uniformer_mm.cli.apply_launch_args reads them afterwards).
     parser.add_argument('--cfg-options', nargs='+', action='extend', metavar='KEY=VALUE',
@@ -85,6 +89,11 @@ def main(argv=None) -> dict:
     with cli.exit_on_error(CheckpointError, ValueError, KeyError):
         apis.load_test_checkpoint(runner.model, args.checkpoint, args.config, scope=scope,
                                   logger=runner.logger)
+    if args.compile:
+        from uniformer_mm.deploy import compile_model
+        compile_model(runner.model)
+        runner.logger.info('backbone compiled (inductor, frozen weights): the first batch of '
+                           'each input size compiles')
     metrics = runner.test()
     if runner.rank == 0:
         # One machine-readable place for the numbers (the log has them too).

@@ -147,14 +147,14 @@ run "$VENV/bin/python" -c "import mmaction.models"
 PIPC decord pytorchvideo
 run "$VENV/bin/python" -c "import uniformer_mm, decord, pytorchvideo.transforms"
 
-step 8 "uniformer_mm (editable) and the test tools"
-PIPC -e "$ROOT" pytest pytest-timeout pytest-xdist
+step 8 "uniformer_mm (editable), deployment (onnx, onnxscript, onnxruntime) and the test tools"
+PIPC -e "$ROOT" onnx onnxscript onnxruntime pytest pytest-timeout pytest-xdist
 
 step 9 "check: every toolbox's models package imports"
 run "$VENV/bin/python" - <<'PY'
 import importlib
 for name in ['mmcv.ops', 'mmdet.models', 'mmseg.models', 'mmpose.models', 'mmaction.models',
-             'mmpretrain.models', 'uniformer_mm']:
+             'mmpretrain.models', 'uniformer_mm', 'onnxscript', 'onnxruntime']:
     importlib.import_module(name)
     print('imported', name)
 PY

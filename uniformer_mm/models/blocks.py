@@ -17,7 +17,8 @@ from mmengine.model import BaseModule
 
 __all__ = [
     'conv_nd', 'bn_nd', 'Mlp', 'MultiheadAttention', 'ConvBlock', 'AttentionBlock', 'PatchEmbed',
-    'ConvStem', 'ConvDownsample', 'window_partition', 'window_reverse'
+    'ConvStem', 'ConvDownsample', 'window_partition', 'window_reverse', 'channels_to_last',
+    'channels_to_first'
 ]
 
 IntOrTuple = Union[int, Sequence[int]]
@@ -35,6 +36,21 @@ def bn_nd(ndim: int) -> type:
     if ndim not in (2, 3):
         raise ValueError(f'ndim must be 2 (images) or 3 (videos), got {ndim!r}')
     return nn.BatchNorm2d if ndim == 2 else nn.BatchNorm3d
+
+
+def channels_to_last(x: torch.Tensor) -> torch.Tensor:
+    """``B, C, *S`` -> ``B, *S, C`` (a view), with explicit non-negative axes.
+
+    Not ``movedim(1, -1)``: the TorchScript ONNX exporter (mmdeploy's route) writes the
+    negative axes of ``movedim`` into ``Transpose`` permutations, which onnxruntime refuses
+    (``Invalid attribute perm {0, -1, 1, 2}``).
+    """
+    return x.permute((0, ) + tuple(range(2, x.dim())) + (1, ))
+
+
+def channels_to_first(x: torch.Tensor) -> torch.Tensor:
+    """``B, *S, C`` -> ``B, C, *S`` (a view); the inverse of :func:`channels_to_last`."""
+    return x.permute((0, x.dim() - 1) + tuple(range(1, x.dim() - 1)))
 
 
 def _drop_path(rate: float) -> nn.Module:
@@ -323,11 +339,12 @@ class AttentionBlock(BaseModule):
         ws = self.window_size
         B, H, W, C = x.shape
         pad_b, pad_r = (ws - H % ws) % ws, (ws - W % ws) % ws
-        if pad_b or pad_r:
-            x = F.pad(x, (0, 0, 0, pad_r, 0, pad_b))
-        Hp, Wp = H + pad_b, W + pad_r
-        x = window_reverse(self.attn(window_partition(x, ws)), ws, Hp, Wp)
-        return x[:, :H, :W] if (pad_b or pad_r) else x
+        # Pad and crop unconditionally (a zero pad is a copy, a full crop a view): a Python
+        # branch on the padding would freeze the traced input size into exported graphs
+        # (ONNX, torch.export), which then fail (Reshape) at sizes needing another padding.
+        x = F.pad(x, (0, 0, 0, pad_r, 0, pad_b))
+        x = window_reverse(self.attn(window_partition(x, ws)), ws, H + pad_b, W + pad_r)
+        return x[:, :H, :W]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Apply the block to ``B, C, H, W`` (or ``B, C, T, H, W``)."""
@@ -391,7 +408,7 @@ class PatchEmbed(BaseModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Embed ``x`` and normalise each position over channels; returns channels-first."""
-        x = self.norm(self.proj(x).movedim(1, -1)).movedim(-1, 1)
+        x = channels_to_first(self.norm(channels_to_last(self.proj(x))))
         return x if self.channels_last else x.contiguous()
 
 

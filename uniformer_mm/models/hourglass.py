@@ -25,7 +25,8 @@ import torch.nn.functional as F
 
 from .blocks import AttentionBlock, MultiheadAttention
 
-__all__ = ['LightAttention', 'EvoSABlock', 'gather_tokens', 'merge_tokens', 'pool_score']
+__all__ = ['LightAttention', 'EvoSABlock', 'gather_tokens', 'merge_tokens', 'pool_score',
+           'descending_order', 'inverse_permutation']
 
 Tensor = torch.Tensor
 
@@ -36,6 +37,32 @@ Tensor = torch.Tensor
 def gather_tokens(x: Tensor, index: Tensor) -> Tensor:
     """Pick tokens of ``x`` (``B, N, C``) along ``N`` with a per-sample ``long`` index ``B, M``."""
     return x.gather(1, index.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+
+
+def descending_order(score: Tensor) -> Tensor:
+    """The token order by descending score, equal scores by position: a stable sort.
+
+    Args:
+        score (Tensor): ``B, N`` scores.
+
+    Returns:
+        Tensor: ``B, N`` long indices, most attended token first.
+
+    ONNX has no sort, and neither ONNX exporter translates ``sort(stable=True)``. While
+    exporting, this is ``topk(N)``: ONNX ``TopK`` returns equal values in index order by
+    specification (onnxruntime does), i.e. exactly this stable sort. Eagerly it stays a
+    stable sort, because ``torch.topk`` orders ties arbitrarily.
+    """
+    if torch.onnx.is_in_onnx_export():
+        return torch.topk(score, score.shape[1], dim=1, largest=True, sorted=True).indices
+    return torch.sort(score, dim=1, descending=True, stable=True).indices
+
+
+def inverse_permutation(perm: Tensor) -> Tensor:
+    """``inv`` with ``inv[b, perm[b, i]] = i``: what ``argsort(perm)`` gives for permutations
+    ``perm`` (``B, N`` long), by one scatter instead of a sort (which ONNX lacks)."""
+    positions = torch.arange(perm.shape[1], device=perm.device).expand_as(perm)
+    return torch.empty_like(perm).scatter_(1, perm, positions)
 
 
 def merge_tokens(x_drop: Tensor, score: Tensor) -> Tensor:
@@ -227,9 +254,14 @@ class EvoSABlock(AttentionBlock):
         if score is None:
             raise RuntimeError('a pruning EvoSABlock needs the running score; the first '
                                'attention block must have prune_ratio=1')
-        keep = int(N * self.prune_ratio)
+        # The official int(N * prune_ratio), computed on the ratio's exact value in integers:
+        # traced for export, float arithmetic turns N into a constant (a graph that goes
+        # wrong at other sizes), integer arithmetic keeps it symbolic. Same numbers, except
+        # where a float product rounds up to an integer (never for the released 1 and 0.5).
+        num, den = self.prune_ratio.as_integer_ratio()
+        keep = N * num // den
         # Most attended first. A stable sort makes ties deterministic.
-        order = torch.sort(score, dim=1, descending=True, stable=True).indices
+        order = descending_order(score)
         t_sorted = gather_tokens(t, order)
         score_sorted = score.gather(1, order)
         indices_sorted = token_indices.gather(1, order)
@@ -248,7 +280,7 @@ class EvoSABlock(AttentionBlock):
 
         cls_token = t[:, :1]
         t_sorted = torch.cat([t[:, 1:-1], x_drop], dim=1)
-        restore = torch.argsort(indices_sorted, dim=1)
+        restore = inverse_permutation(indices_sorted)
         t = gather_tokens(t_sorted, restore)
         score = score_sorted.gather(1, restore)
         token_indices = indices_sorted.gather(1, restore)

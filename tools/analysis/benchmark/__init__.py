@@ -50,8 +50,8 @@ from .profiling import (copy_stats, cpu_profiler, profile_ops, profile_table, qu
 from .report import format_group, render_markdown, write_chart
 from .runner import load_average, machine_info, max_rel_diff, run_group, run_suite
 from .specs import Case, Group, ModelSpec, PreparedCase, Variant, make_input
-from .suites import (TOP1, compare_group, compile_suite, default_suite, peer_specs,
-                     quick_suite)
+from .suites import (TOP1, compare_group, compile_suite, default_suite, deploy_suite,
+                     peer_specs, quick_suite)
 from .targets import compiled_ok, evaluate_targets, light_claim
 from .timing import paired_ratio, time_interleaved
 
@@ -65,6 +65,7 @@ __all__ = [
     'quiet_profiler', 'cpu_profiler', 'profile_ops', 'profile_table', 'top_ops', 'copy_stats',
     'max_rel_diff',
     'run_group', 'run_suite', 'TOP1', 'peer_specs', 'default_suite', 'compile_suite',
+    'deploy_suite',
     'quick_suite', 'compare_group', 'evaluate_targets', 'compiled_ok', 'light_claim',
     'format_group', 'render_markdown', 'write_chart'
 ]

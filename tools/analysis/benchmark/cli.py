@@ -46,7 +46,7 @@ from .profiling import quiet_profiler
 from .report import render_markdown, write_chart
 from .runner import machine_info, run_suite
 from .specs import Group, ModelSpec, Variant
-from .suites import compare_group, compile_suite, default_suite, quick_suite
+from .suites import compare_group, compile_suite, default_suite, deploy_suite, quick_suite
 from .targets import evaluate_targets, light_claim
 
 
@@ -81,9 +81,12 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         description=__doc__.split('\n\n')[0],
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split('\n\n', 2)[2])
     what = parser.add_argument_group('what to run (default: the suite)')
-    what.add_argument('--suite', default='default', choices=('default', 'compile', 'quick'),
+    what.add_argument('--suite', default='default',
+                      choices=('default', 'compile', 'deploy', 'quick'),
                       help='default: make benchmark; compile: inductor on every other '
-                      'backbone family (slow: minutes per model); quick: tiny smoke run')
+                      'backbone family (slow: minutes per model); deploy: eager vs compiled '
+                      '(frozen weights) vs onnxruntime per family (part of default); quick: '
+                      'tiny smoke run')
     what.add_argument('--groups', nargs='+', metavar='NAME',
                       help='run only these groups of the suite (see --list)')
     what.add_argument('--list', action='store_true', help='list the suite\'s groups and cases')
@@ -140,7 +143,7 @@ def build_groups(args: argparse.Namespace) -> List[Group]:
         groups = [compare_group(spec, args.input, args.batch, variant, compare=args.compare,
                                 rss=args.rss)]
     else:
-        groups = dict(default=default_suite, compile=compile_suite,
+        groups = dict(default=default_suite, compile=compile_suite, deploy=deploy_suite,
                       quick=quick_suite)[args.suite]()
         if args.groups:
             known = {g.name for g in groups}

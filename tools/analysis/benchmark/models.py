@@ -102,7 +102,7 @@ def use_explicit_softmax_attention(model: nn.Module) -> int:
     Returns:
         int: The number of patched attention modules (0 means the model has none).
     """
-    from uniformer_mm.models.backbones.uniformer_light import LightAttention
+    from uniformer_mm.models.hourglass import LightAttention
     from uniformer_mm.models.blocks import MultiheadAttention
     count = 0
     for module in model.modules():
@@ -227,7 +227,7 @@ def output_difference(ours: nn.Module, theirs: nn.Module, x: torch.Tensor) -> Di
         dict: ``scale`` (max |output| of ours), ``max_abs_diff`` and ``max_rel_diff`` (as
         built), ``max_abs_diff_eps_aligned`` and ``max_rel_diff_eps_aligned``.
     """
-    a = ours(x)
+    (a, ) = ours(x)
     b = theirs(x)
     old = set_layernorm_eps(theirs, 1e-6)
     try:

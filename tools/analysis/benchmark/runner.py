@@ -177,7 +177,7 @@ def run_group(group: Group, verbose: bool = True, flops: bool = True,
         (p.case.spec.key, p.case.variant.dtype, p.case.input_shape, p.case.batch):
         first_out[name] for name, p in prepared.items()
         if p.case.variant.compile is None and not p.case.variant.channels_last
-        and p.case.spec.weights_from is None}
+        and p.case.variant.runtime == 'torch' and p.case.spec.weights_from is None}
     for name, p in prepared.items():
         case = p.case
         ref_key = case.spec.weights_from or case.spec.key
@@ -257,7 +257,8 @@ def run_group(group: Group, verbose: bool = True, flops: bool = True,
             case = names[name]
             wanted = group.rss is True or (case.spec.key in group.rss
                                            and case.variant.is_reference)
-            if wanted and 'error' not in entry and case.variant.compile is None:
+            if (wanted and 'error' not in entry and case.variant.compile is None
+                    and case.variant.runtime == 'torch'):
                 _log(f'  RSS subprocess: {name}', verbose)
                 entry['rss'] = rss_peak_in_subprocess(case)
 

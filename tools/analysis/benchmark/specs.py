@@ -58,19 +58,35 @@ class Variant:
         channels_last (bool): Input and weights in channels-last memory order.
         compile (str, optional): ``torch.compile(model, fullgraph=True, backend=compile)``
             (``'inductor'``, ``'aot_eager'``, ``'eager'``); None runs eagerly.
+        freezing (bool): With ``compile='inductor'``: the inference mode of
+            :func:`uniformer_mm.deploy.compile_model` (inductor weight freezing).
+        runtime (str): ``'torch'``, or ``'onnxruntime'``: the model exported to ONNX with
+            dynamic shapes (:mod:`uniformer_mm.deploy`, the default TorchScript exporter) and
+            run by onnxruntime's CPU provider with torch's thread count (fp32 only).
     """
     dtype: str = 'fp32'
     channels_last: bool = False
     compile: Optional[str] = None
+    freezing: bool = False
+    runtime: str = 'torch'
 
     def __post_init__(self) -> None:
         if self.dtype not in ('fp32', 'bf16'):
             raise ValueError(f"dtype must be 'fp32' or 'bf16' (autocast), got {self.dtype!r}")
+        if self.freezing and self.compile != 'inductor':
+            raise ValueError(f'freezing is an inductor option; got compile={self.compile!r}')
+        if self.runtime not in ('torch', 'onnxruntime'):
+            raise ValueError(f"runtime must be 'torch' or 'onnxruntime', got {self.runtime!r}")
+        if self.runtime == 'onnxruntime' and (self.dtype != 'fp32' or self.compile
+                                              or self.channels_last):
+            raise ValueError('the onnxruntime runtime runs the fp32 exported graph: no '
+                             'dtype, compile or channels_last variant')
 
     @property
     def is_reference(self) -> bool:
-        """fp32, eager, default memory format: the reference of the output checks."""
-        return self.dtype == 'fp32' and not self.channels_last and self.compile is None
+        """fp32, eager PyTorch, default memory format: the reference of the output checks."""
+        return (self.dtype == 'fp32' and not self.channels_last and self.compile is None
+                and self.runtime == 'torch')
 
     @property
     def tag(self) -> str:
@@ -79,7 +95,9 @@ class Variant:
         if self.channels_last:
             parts.append('+cl')
         if self.compile:
-            parts.append(f'+{self.compile}')
+            parts.append(f'+{self.compile}' + (' freezing' if self.freezing else ''))
+        if self.runtime != 'torch':
+            parts.append(f'+{self.runtime}')
         return ' '.join(parts)
 
 
@@ -169,11 +187,43 @@ class PreparedCase:
         self.case, self.x = case, x
         self.model = model
         v = case.variant
-        self.fn = (torch.compile(model, fullgraph=True, backend=v.compile) if v.compile
-                   else model)
+        if v.runtime == 'onnxruntime':
+            self.fn = _onnxruntime_fn(model, x)
+        elif v.compile:
+            options = None
+            if v.freezing:
+                from uniformer_mm.deploy import inference_options
+                options = inference_options(freezing=True)
+            self.fn = torch.compile(model, fullgraph=True, backend=v.compile, options=options)
+        else:
+            self.fn = model
 
     def __call__(self) -> Any:
         ctx = (torch.autocast('cpu', dtype=torch.bfloat16) if self.case.variant.dtype == 'bf16'
                else contextlib.nullcontext())
         with torch.no_grad(), ctx:
             return self.fn(self.x)
+
+
+def _onnxruntime_fn(model: nn.Module, x: torch.Tensor):
+    """Export ``model`` (a backbone) to ONNX with dynamic shapes, traced at ``x``, and return
+    a function that runs it in onnxruntime (outputs as tensors, for the output checks)."""
+    import os
+    import tempfile
+
+    import onnxruntime as ort
+
+    from uniformer_mm.deploy import export_model, export_spec
+    spec = export_spec(model, part='backbone')
+    with tempfile.TemporaryDirectory(prefix='uniformer_mm_bench_') as tmp:
+        path = os.path.join(tmp, 'model.onnx')
+        export_model(spec, x, path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()
+        session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+    name = session.get_inputs()[0].name
+
+    def run(inputs: torch.Tensor) -> List[torch.Tensor]:
+        return [torch.from_numpy(o)
+                for o in session.run(None, {name: inputs.contiguous().numpy()})]
+    return run

@@ -8,7 +8,7 @@ from .specs import Case, Group, ModelSpec, Variant
 __all__ = [
     'TOP1', 'SIMILAR_TOP1', 'uniformer_s_cls', 'peer_specs', 'video_group', 'image_group',
     'dense_group', 'light_group', 'light_matched_group', 'variants_group', 'compile_suite',
-    'default_suite', 'quick_suite', 'compare_group'
+    'deploy_suite', 'default_suite', 'quick_suite', 'compare_group'
 ]
 
 
@@ -206,7 +206,7 @@ def compile_suite(backend: str = 'inductor', repeats: int = 3) -> List[Group]:
         (_spec('uniformer3d_s', 'UniFormer3D-S', 'uniformer_mm.UniFormer3D', True,
                arch='small'), (3, 8, 224, 224), 1),
         (_spec('light_dense_xxs', 'UniFormer-XXS dense', 'uniformer_mm.UniFormerLight', True,
-               arch='xxs', mode='dense'), (3, 512, 512), 1),
+               arch='xxs', final_norm=False, out_indices=(0, 1, 2, 3)), (3, 512, 512), 1),
         (_spec('light3d_xxs', 'UniFormerLight3D-XXS', 'uniformer_mm.UniFormerLight3D', True,
                arch='xxs'), (3, 8, 160, 160), 2),
     ]
@@ -217,11 +217,65 @@ def compile_suite(backend: str = 'inductor', repeats: int = 3) -> List[Group]:
                   spec.key, warmup=1, repeats=repeats) for spec, shape, batch in plan]
 
 
+#: The deployment modes of issue 15, measured next to eager PyTorch.
+DEPLOY_VARIANTS = (Variant(), Variant(compile='inductor', freezing=True),
+                   Variant(runtime='onnxruntime'))
+
+
+def deploy_suite(repeats: int = 3) -> List[Group]:
+    """The fast inference modes per family: eager fp32, compiled with inductor weight freezing
+    (``tools/test.py --compile``) and onnxruntime on the exported ONNX graph.
+
+    UniFormer-S (classification, 8 x 224²) is also measured against the official-equivalent
+    model (same weights, the official explicit-softmax attention), and UniFormer3D-S (1 x
+    16x224²) against mmaction2's UniFormer on identical weights: the two ratio targets.
+    """
+    ours_s = uniformer_s_cls()
+    official_s = ModelSpec('uniformer_s_official', 'UniFormer-S official-equivalent',
+                           'uniformer_mm.UniFormer', dict(arch='small'), ours=False,
+                           weights_from='uniformer_s', attention='explicit')
+    arch3d = VIDEO_ARCHS['small']
+    ours_3d = _spec('uniformer3d_s', 'UniFormer3D-S', 'uniformer_mm.UniFormer3D', True,
+                    arch='small')
+    mmaction_3d = ModelSpec('mmaction_uniformer_s', 'mmaction2 UniFormer-S',
+                            'mmaction.UniFormer', mmaction_uniformer_kwargs(arch3d),
+                            weights_from='uniformer3d_s')
+    dense = dict(arch='small', out_indices=(0, 1, 2, 3), final_norm=False)
+    plan = [
+        ('deploy_s', [ours_s], (3, 224, 224), 8, official_s, 'uniformer_s_official'),
+        ('deploy_3d', [ours_3d], (3, 16, 224, 224), 1, mmaction_3d, 'mmaction_uniformer_s'),
+        ('deploy_dense', [_spec('dense_hybrid', 'UniFormer-S dense hybrid 14',
+                                'uniformer_mm.UniFormer', True, attn_type='hybrid',
+                                window_size=14, **dense)], (3, 512, 683), 1, None, None),
+        ('deploy_light', [_light_specs()['xxs']], (3, 224, 224), 16, None, None),
+        ('deploy_light3d', [_spec('light3d_xxs', 'UniFormerLight3D-XXS',
+                                  'uniformer_mm.UniFormerLight3D', True, arch='xxs')],
+         (3, 8, 160, 160), 2, None, None),
+    ]
+    groups = []
+    for name, specs, shape, batch, peer, baseline in plan:
+        cases = [Case(s, shape, batch, v) for s in specs for v in DEPLOY_VARIANTS]
+        if peer is not None:
+            cases.insert(1, Case(peer, shape, batch))  # after ours: it loads our weights
+        key = specs[0].key
+        groups.append(Group(
+            name, f'{specs[0].label}: eager, compiled (inductor, frozen weights), onnxruntime; '
+            f'{batch} x {"x".join(map(str, shape[1:]))}, CPU fp32', cases, baseline or key,
+            warmup=1, repeats=repeats, profile=tuple(c.spec.key for c in cases[:2]),
+            note='Compiled: torch.compile(fullgraph=True) with inductor freezing, the mode of '
+                 'tools/test.py --compile (first call = compilation). onnxruntime: the ONNX '
+                 'graph of tools/deployment/export.py (dynamic shapes), CPU provider, '
+                 "torch's thread count. The official-equivalent model is ours with the "
+                 'official explicit-softmax attention on the same weights (the official code '
+                 'is also channels-first, which this model is not: a faster baseline).'))
+    return groups
+
+
 def default_suite() -> List[Group]:
     """What ``make benchmark`` runs (about 10-15 minutes on 2 cores)."""
     return [video_group(), image_group(), dense_group(), light_group(224), light_group(128),
             light_matched_group(), variants_group('s'), variants_group('xxs'),
-            variants_group('3d')]
+            variants_group('3d'), *deploy_suite()]
 
 
 def quick_suite() -> List[Group]:

@@ -15,7 +15,8 @@ def _group(report: dict, name: str) -> Optional[dict]:
 def _case(group: dict, key: str, reference: bool = True) -> Optional[dict]:
     for c in group['cases']:
         v = c['variant']
-        is_ref = v['dtype'] == 'fp32' and not v['channels_last'] and not v['compile']
+        is_ref = (v['dtype'] == 'fp32' and not v['channels_last'] and not v['compile']
+                  and v.get('runtime', 'torch') == 'torch')
         if c['key'] == key and (is_ref or not reference) and 'error' not in c:
             return c
     return None
@@ -74,6 +75,7 @@ def evaluate_targets(report: dict) -> List[dict]:
                          f'(global: {100 * glob["profile"]["copies"]["layout_share"]:.1f}%)',
                 value=round(per_block, 2), threshold=3, met=per_block <= 3,
                 profiles=[c['name']]))
+    targets += _deploy_targets(report)
     for g in report['groups']:
         if not g['name'].startswith(('variants_', 'compile_')):
             continue
@@ -86,6 +88,51 @@ def evaluate_targets(report: dict) -> List[dict]:
                      'or as close to fp32 as eager bf16)',
                 measured='; '.join(_compiled_summary(c) for c in compiled), value=None,
                 threshold=None, met=all(compiled_ok(c) for c in compiled), profiles=[]))
+    return targets
+
+
+#: deploy group -> (key of the compared model, required throughput of the compiled model)
+DEPLOY_RATIO_TARGETS = {'deploy_s': ('uniformer_s_official', 1.4),
+                        'deploy_3d': ('mmaction_uniformer_s', 2.0)}
+
+
+def _deploy_targets(report: dict) -> List[dict]:
+    """Issue 15: the compiled mode's speed-up targets, and per family the compiled and
+    onnxruntime modes against eager (outputs within 1e-4 of the scale)."""
+    targets = []
+    for g in report['groups']:
+        if not g['name'].startswith('deploy_'):
+            continue
+        modes = {('onnxruntime' if c['variant'].get('runtime') == 'onnxruntime' else
+                  'compiled' if c['variant']['compile'] else 'eager'): c
+                 for c in g['cases'] if c['ours'] and 'times_s' in c}
+        eager = modes.get('eager')
+        if g['name'] in DEPLOY_RATIO_TARGETS:
+            key, need = DEPLOY_RATIO_TARGETS[g['name']]
+            other, compiled = _case(g, key), modes.get('compiled')
+            if other and compiled and 'times_s' in other:
+                r = paired_ratio(compiled['times_s'], other['times_s'])
+                targets.append(dict(
+                    name=f'{compiled["label"]} compiled (inductor, frozen weights) >= '
+                         f'{need:g}x the throughput of {other["label"]} (same weights)',
+                    measured=f'{r:.2f}x (paired median; eager ours '
+                             f'{paired_ratio(eager["times_s"], other["times_s"]):.2f}x)'
+                    if eager else f'{r:.2f}x', value=round(r, 3), threshold=need,
+                    met=r >= need, profiles=[c['name'] for c in (other, eager) if c]))
+        for mode in ('compiled', 'onnxruntime'):
+            c = modes.get(mode)
+            if not (c and eager):
+                continue
+            diff = c.get('check', {}).get('max_rel_diff')
+            r = paired_ratio(c['times_s'], eager['times_s'])
+            targets.append(dict(
+                name=f'{c["label"]}: {mode} matches eager fp32 (< 1e-4 of the output scale); '
+                     'speed reported',
+                measured=f'{r:.2f}x eager, max rel diff {fmt(diff, ".1e")}'
+                         + (f', compiled in {c["first_call_s"]:.0f} s' if mode == 'compiled'
+                            else ''),
+                value=round(r, 3), threshold=None,
+                met=diff is not None and diff < 1e-4, profiles=[]))
     return targets
 
 

@@ -23,7 +23,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from uniformer_mm.checkpoint.inflate import (INFLATE_MODES, InflationError,
                                              inflate_state_dict, is_inflatable)
 from uniformer_mm.checkpoint.keys import CLASSIFIER_KEYS
-from ..blocks import AttentionBlock
+from ..blocks import AttentionBlock, channels_to_first, channels_to_last
 from ..pretrained import PretrainedInitMixin
 from .validation import check_args, is_number
 
@@ -448,7 +448,7 @@ class BaseUniFormer(PretrainedInitMixin, BaseModule):
         if self.final_norm and stage == self.num_stages - 1:
             x = self.norm(x)
         elif hasattr(self, f'norm{stage + 1}'):
-            x = getattr(self, f'norm{stage + 1}')(x.movedim(1, -1)).movedim(-1, 1)
+            x = channels_to_first(getattr(self, f'norm{stage + 1}')(channels_to_last(x)))
         return x.contiguous()
 
     def forward(self, x: Tensor, stem_hook: Optional[Any] = None) -> Tuple[Any, ...]:
@@ -468,8 +468,11 @@ class BaseUniFormer(PretrainedInitMixin, BaseModule):
         # Channels-last memory throughout (values unchanged): the depthwise and 1x1 convs of
         # the blocks run several times faster on CPU (oneDNN), and the token flatten of the
         # attention blocks becomes a view. Outputs are returned contiguous channels-first.
-        x = x.contiguous(memory_format=torch.channels_last if self.ndim == 2
-                         else torch.channels_last_3d)
+        if not torch.onnx.is_in_onnx_export():
+            # (A memory layout means nothing in an ONNX graph, and the TorchScript exporter
+            # refuses channels_last_3d.)
+            x = x.contiguous(memory_format=torch.channels_last if self.ndim == 2
+                             else torch.channels_last_3d)
         state: Dict[str, Any] = dict(stem_hook=stem_hook)
         outs: Dict[int, Any] = {}
         # Stages after the last requested output would be computed for nothing.

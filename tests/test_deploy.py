@@ -1,0 +1,288 @@
+"""Deployment (issue 15): ONNX export with onnxruntime parity, and the compiled inference mode.
+
+Every family is built from its golden fixture (official weights and official outputs, see
+``tests/data/GOLDEN.md``) and exported once with dynamic shapes (TorchScript exporter, as
+mmdeploy; the torch.export-based one for one family); onnxruntime must then reproduce the
+*official* outputs on the fixture's input and PyTorch's outputs on a second input of another
+batch and size, each within 1e-4 of the output scale.
+"""
+import json
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable, Dict, List, Tuple
+
+import pytest
+import torch
+import torch.nn as nn
+from conftest import make_demo_data, max_rel_err
+from tiny_archs import DENSE_TINY, LIGHT_TINY, TINY
+
+from uniformer_mm.checkpoint import load_pretrained
+from uniformer_mm.deploy import (check_onnx, compile_model, example_inputs, export_model,
+                                 export_spec, run_onnxruntime)
+
+REPO = Path(__file__).resolve().parents[1]
+DENSE = dict(final_norm=False, out_indices=(0, 1, 2, 3))
+
+
+def build(scope: str, cfg: dict) -> nn.Module:
+    import importlib
+
+    from mmengine.registry import DefaultScope
+    registry = importlib.import_module(f'{scope}.registry').MODELS
+    with DefaultScope.overwrite_default_scope(scope):
+        return registry.build(cfg)
+
+
+def pretrained(path: str) -> dict:
+    return dict(type='Pretrained', checkpoint=path)
+
+
+def initialised(model: nn.Module) -> nn.Module:
+    """Run the model's init_cfg (its ``Pretrained`` entries load the official file)."""
+    model.init_weights()
+    return model.eval()
+
+
+# fixture -> builder(official file path) of the model that deploys
+def _image_classifier(path: str) -> nn.Module:
+    model = build('mmpretrain', dict(
+        type='ImageClassifier', backbone=dict(type='uniformer_mm.UniFormer', arch=TINY),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=10, in_channels=128)))
+    load_pretrained(model, path)  # what tools/test.py does with an official file
+    return model
+
+
+def _token_labeling(path: str) -> nn.Module:
+    return initialised(build('mmpretrain', dict(
+        type='uniformer_mm.TokenLabelClassifier',
+        backbone=dict(type='uniformer_mm.UniFormer', arch=dict(TINY, layer_scale='all'),
+                      init_cfg=pretrained(path)),
+        head=dict(type='uniformer_mm.TokenLabelClsHead', num_classes=10, in_channels=128,
+                  init_cfg=pretrained(path)))))
+
+
+def _light_classifier(path: str) -> nn.Module:
+    return initialised(build('mmpretrain', dict(
+        type='ImageClassifier',
+        backbone=dict(type='uniformer_mm.UniFormerLight', arch=LIGHT_TINY,
+                      init_cfg=pretrained(path)),
+        head=dict(type='uniformer_mm.LightClsHead', num_classes=10, in_channels=128,
+                  init_cfg=pretrained(path)))))
+
+
+def _recognizer(path: str) -> nn.Module:
+    return initialised(build('mmaction', dict(
+        type='Recognizer3D',
+        backbone=dict(type='uniformer_mm.UniFormer3D', arch=TINY, init_cfg=pretrained(path)),
+        cls_head=dict(type='uniformer_mm.UniFormerClsHead', num_classes=10, in_channels=128,
+                      init_cfg=pretrained(path)),
+        data_preprocessor=dict(type='ActionDataPreprocessor', format_shape='NCTHW'))))
+
+
+def _light_recognizer(path: str) -> nn.Module:
+    return initialised(build('mmaction', dict(
+        type='Recognizer3D',
+        backbone=dict(type='uniformer_mm.UniFormerLight3D', arch=LIGHT_TINY,
+                      init_cfg=pretrained(path)),
+        cls_head=dict(type='uniformer_mm.LightVideoHead', num_classes=10, in_channels=128,
+                      init_cfg=pretrained(path)),
+        data_preprocessor=dict(type='ActionDataPreprocessor', format_shape='NCTHW'))))
+
+
+def _dense_backbone(path: str) -> nn.Module:
+    # Hybrid window attention (window 4): the fixture's 100x76 input gives a 6x4 stage-3 map,
+    # padded to 8x4 inside the windows.
+    return initialised(build('mmdet', dict(
+        type='uniformer_mm.UniFormer', arch=DENSE_TINY, attn_type='hybrid', window_size=4,
+        **DENSE,
+        init_cfg=dict(pretrained(path), prefix='backbone.'))))
+
+
+def _dense_light_backbone(path: str) -> nn.Module:
+    return initialised(build('mmdet', dict(
+        type='uniformer_mm.UniFormerLight', arch=LIGHT_TINY, **DENSE,
+        init_cfg=dict(pretrained(path), prefix='backbone.'))))
+
+
+#: fixture -> (builder, expected family, second input size (another batch too))
+FAMILIES: Dict[str, Tuple[Callable[[str], nn.Module], str, Tuple[int, ...]]] = {
+    'cls_tiny': (_image_classifier, 'classifier', (96, 64)),
+    'tl_tiny_ls': (_token_labeling, 'classifier', (64, 96)),
+    'light_tiny': (_light_classifier, 'classifier', (96, 128)),
+    'video_tiny': (_recognizer, 'recognizer', (4, 96, 64)),
+    'video_light_tiny': (_light_recognizer, 'recognizer', (4, 64, 96)),
+    'dense_tiny_hybrid': (_dense_backbone, 'backbone', (132, 100)),
+    'dense_light_tiny': (_dense_light_backbone, 'backbone', (160, 96)),
+}
+
+
+@pytest.mark.parametrize('name', sorted(FAMILIES))
+def test_every_family_exports_with_dynamic_shapes(golden_case, tmp_path, name):
+    builder, family, second = FAMILIES[name]
+    path, x, expected = golden_case(name)
+    model = builder(path)
+    spec = export_spec(model)
+    assert spec.family == family
+    # Traced at batch 2 with the fixture's size; every axis but channels stays dynamic.
+    out = str(tmp_path / f'{name}.onnx')
+    export_model(spec, example_inputs(spec, x.shape[2:], batch=2), out)
+
+    # onnxruntime reproduces the official outputs (the fixture's input, batch 1 or 2) ...
+    got = run_onnxruntime(out, x)
+    assert len(got) == len(expected)
+    for o, e in zip(got, expected):
+        assert max_rel_err(o, e) < 1e-4
+    # ... and PyTorch's on another batch and input size.
+    (report, ) = check_onnx(spec, out, [example_inputs(spec, second, batch=3, seed=1)])
+    assert report['shape'] == (3, x.shape[1]) + second
+    assert report['relative'] < 1e-4, report
+
+    import onnx
+    meta = {p.key: p.value for p in onnx.load(out).metadata_props}
+    assert meta['family'] == family
+
+
+def test_light_token_selection_keeps_ties_in_onnxruntime(tmp_path):
+    """Equal scores: the exported token order is the stable descending sort (lower index
+    first), as in PyTorch, so ties select the same tokens."""
+    from uniformer_mm.models.hourglass import descending_order
+
+    class Order(nn.Module):
+        def forward(self, score: torch.Tensor) -> torch.Tensor:
+            return descending_order(score)
+
+    score = torch.tensor([[.1, .3, .3, .2, .3, .1, .0, .2], [.5, .5, .5, .5, .1, .1, .9, .1]])
+    expected = torch.sort(score, dim=1, descending=True, stable=True).indices
+    assert torch.equal(Order()(score), expected)
+    out = str(tmp_path / 'order.onnx')
+    torch.onnx.export(Order(), (score, ), out, dynamo=False, input_names=['score'],
+                      dynamic_axes={'score': {0: 'batch', 1: 'tokens'}})
+    import onnxruntime as ort
+    sess = ort.InferenceSession(out, providers=['CPUExecutionProvider'])
+    (got, ) = sess.run(None, {sess.get_inputs()[0].name: score.numpy()})
+    assert torch.equal(torch.from_numpy(got), expected)
+
+
+def test_dynamo_exporter_with_dynamic_shapes(golden_case, tmp_path):
+    """``torch.onnx.export(dynamo=True)`` (torch.export) writes an equivalent dynamic graph
+    (slow: one family, the global-attention classifier)."""
+    path, x, (expected, ) = golden_case('cls_tiny')
+    spec = export_spec(_image_classifier(path))
+    out = str(tmp_path / 'dynamo.onnx')
+    export_model(spec, example_inputs(spec, (64, 96)), out, dynamo=True)
+    assert max_rel_err(run_onnxruntime(out, x)[0], expected) < 1e-4
+    (report, ) = check_onnx(spec, out, [example_inputs(spec, (96, 64), batch=3, seed=1)])
+    assert report['relative'] < 1e-4, report
+
+
+def test_export_spec_parts_and_errors(golden_case):
+    path, _, _ = golden_case('cls_tiny')
+    model = _image_classifier(path)
+    whole = export_spec(model)
+    assert (whole.family, whole.output_names, whole.output_ranks) == ('classifier', ['logits'],
+                                                                       [2])
+    spec = export_spec(model, part='backbone')
+    assert (spec.family, spec.output_names, spec.output_ranks) == ('backbone', ['stage4'], [4])
+    # A detector's backbone exports as the backbone; its heads are not ours to export.
+    detector = build('mmdet', dict(
+        type='RPN', backbone=dict(type='uniformer_mm.UniFormer', arch=TINY, **DENSE),
+        neck=dict(type='FPN', in_channels=[16, 32, 64, 128], out_channels=16, num_outs=5),
+        rpn_head=dict(type='RPNHead', in_channels=16, feat_channels=16), train_cfg=None,
+        test_cfg=dict(rpn=dict(nms_pre=100, max_per_img=10, min_bbox_size=0,
+                               nms=dict(type='nms', iou_threshold=0.7)))))
+    dense = export_spec(detector)
+    assert dense.family == 'backbone'
+    assert dense.output_names == ['stage1', 'stage2', 'stage3', 'stage4']
+    with pytest.raises(ValueError, match='backbone only'):
+        export_spec(detector, part='model')
+    with pytest.raises(ValueError, match='part'):
+        export_spec(detector, part='everything')
+    with pytest.raises(ValueError, match='height and width'):
+        example_inputs(spec, (16, 64))
+    with pytest.raises(ValueError, match=r'\(T, H, W\)'):
+        example_inputs(export_spec(_recognizer(golden_case('video_tiny')[0])), (64, 64))
+
+
+# ------------------------------------------------------------------------------- the tool
+def run_tool(args: List[str], env: Dict[str, str] = None, timeout: int = 600):
+    full_env = dict(os.environ, PYTHONUNBUFFERED='1', OMP_NUM_THREADS='1', **(env or {}))
+    return subprocess.run([sys.executable, *args], cwd=REPO, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def cls_config(tmp_path: Path) -> Path:
+    """The demo classification config with the architecture of the cls_tiny fixture."""
+    cfg = tmp_path / 'cls_golden_arch.py'
+    cfg.write_text(f"_base_ = ['{REPO}/configs/demo/cls_uniformer_tiny_shapes.py']\n"
+                   "model = dict(backbone=dict(arch=dict(depths=(1, 1, 2, 1), "
+                   "embed_dims=(16, 32, 64, 128), head_dim=16)), head=dict(num_classes=10))\n"
+                   "data_preprocessor = dict(num_classes=10)\n")
+    return cfg
+
+
+def test_export_tool_on_an_official_file(golden_case, tmp_path):
+    path, x, (expected, ) = golden_case('cls_tiny')
+    out = tmp_path / 'model.onnx'
+    r = run_tool(['tools/deployment/export.py', str(cls_config(tmp_path)), path, '--out',
+                  str(out), '--shape', '64', '96'])
+    assert r.returncode == 0, r.stderr[-3000:] + r.stdout[-3000:]
+    lines = [ln for ln in r.stdout.splitlines() if 'max |onnxruntime - PyTorch|' in ln]
+    assert len(lines) == 2 and all(ln.endswith('OK') for ln in lines), r.stdout
+    assert '(2, 3, 64, 96)' in lines[0] and '(3, 3, 104, 72)' in lines[1]
+    # The file holds the official model: its logits on the fixture's input.
+    assert max_rel_err(run_onnxruntime(str(out), x)[0], expected) < 1e-4
+    import onnx
+    meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert json.loads(meta['mean']) == [123.675, 116.28, 103.53]
+    assert json.loads(meta['bgr_to_rgb']) is True
+
+
+def test_export_tool_fails_beyond_tolerance(golden_case, tmp_path):
+    path, _, _ = golden_case('cls_tiny')
+    r = run_tool(['tools/deployment/export.py', str(cls_config(tmp_path)), path, '--out',
+                  str(tmp_path / 'm.onnx'), '--shape', '64', '64', '--static',
+                  '--tolerance', '0'])
+    assert r.returncode == 1 and 'EXCEEDS --tolerance' in r.stdout, r.stdout + r.stderr
+
+
+# ------------------------------------------------------------------------- compiled mode
+def test_compile_model_compiles_backbone_and_neck_in_place(golden_case):
+    """Which parts are compiled (lazily: nothing is compiled before the first call)."""
+    model = _image_classifier(golden_case('cls_tiny')[0]).train()
+    keys = list(model.state_dict())
+    assert compile_model(model) is model and not model.training
+    assert model.backbone._compiled_call_impl is not None
+    assert model.neck._compiled_call_impl is not None
+    assert getattr(model.head, '_compiled_call_impl', None) is None
+    assert list(model.state_dict()) == keys  # checkpoint keys unchanged (no _orig_mod.)
+
+
+def test_test_py_compile(tmp_path, golden_case):
+    """``tools/test.py --compile`` (inductor, frozen weights) predicts as the eager model does:
+    the official model's scores within 1e-4. One compiled family only: compiling takes minutes
+    on a loaded 2-core CPU (the benchmark compiles every family)."""
+    data = make_demo_data(tmp_path / 'data', ('cls', ))
+    cfg = cls_config(tmp_path)
+    ckpt, _, _ = golden_case('cls_tiny')
+    out = tmp_path / 'preds.pkl'
+    r = run_tool(['tools/test.py', str(cfg), ckpt, '--work-dir', str(tmp_path / 'wd'),
+                  '--out', str(out), '--compile'], env=dict(UNIFORMER_MM_DEMO_DATA=str(data)))
+    assert r.returncode == 0, r.stderr[-3000:] + r.stdout[-3000:]
+    assert 'compiled' in r.stdout
+    with open(out, 'rb') as f:
+        preds = pickle.load(f)
+    from mmengine.config import Config
+    from mmpretrain.apis import ImageClassificationInferencer
+    conf = Config.fromfile(str(cfg))
+    model = build('mmpretrain', dict(conf.model, data_preprocessor=conf.data_preprocessor))
+    load_pretrained(model, ckpt)
+    model._config = conf
+    inferencer = ImageClassificationInferencer(model=model, pretrained=False)
+    for pred in preds[:4]:
+        ref = inferencer(pred['img_path'])[0]
+        assert max_rel_err(pred['pred_score'], torch.as_tensor(ref['pred_scores'])) < 1e-4
