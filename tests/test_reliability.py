@@ -1,41 +1,23 @@
 """Issue 9: nothing lost after SIGKILL, determinism, clear errors for bad input, safe loading.
 
 The expensive parts run one toolbox here; ``tools/reliability/report.py`` runs all five and
-writes ``docs/reliability.md``. The case definitions (``tools/reliability/cases.py``) are
-shared with the report, so the messages quoted there are the ones asserted here.
+writes ``docs/reliability.md``. The harness (``tests/reliability/``: the case definitions,
+kill/resume, determinism, the load scan) is shared with the report, so the messages quoted
+there are the ones asserted here.
 """
 import argparse
-import importlib.util
 import os.path as osp
 import re
 import subprocess
 import sys
-from types import ModuleType
 from typing import Any, List
 
 import numpy as np
 import pytest
 import torch
+from reliability import cases, determinism, kill_resume, scan_loads
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-REL = osp.join(ROOT, 'tools', 'reliability')
-
-
-def _load(name: str) -> ModuleType:
-    """Import ``tools/reliability/NAME.py`` (tools are scripts, not a package)."""
-    key = f'uniformer_mm_reliability_{name}'
-    if key not in sys.modules:
-        spec = importlib.util.spec_from_file_location(key, osp.join(REL, f'{name}.py'))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return sys.modules[key]
-
-
-cases = _load('cases')
-kill_resume = _load('kill_resume')
-determinism = _load('determinism')
-scan_loads = _load('scan_loads')
 
 
 @pytest.fixture(scope='module')
@@ -87,7 +69,7 @@ default_hooks = dict(logger=dict(interval=1),
                      checkpoint=dict(interval=1, by_epoch=True, max_keep_ckpts=-1))
 log_processor = dict(by_epoch=True, window_size=1)
 custom_hooks = [dict(type='uniformer_mm.ExactResumeHook'), dict(type='SignalAtIterationHook')]
-custom_imports = dict(imports=['kill_point'], allow_failed_imports=False)
+custom_imports = dict(imports=['reliability.kill_point'], allow_failed_imports=False)
 """)
     per_epoch = kill_resume.epoch_info(str(cfg), demo_data)['iters_per_epoch']
     assert per_epoch >= 2
@@ -131,7 +113,7 @@ def test_stop_signal_on_one_rank_stops_every_rank_at_the_same_iteration(tmp_path
     cfg.write_text(f"""_base_ = [{osp.join(ROOT, 'configs/demo/cls_uniformer_tiny_dist.py')!r}]
 train_cfg = dict(max_iters=6)
 custom_hooks = [dict(type='SignalAtIterationHook')]
-custom_imports = dict(imports=['kill_point'], allow_failed_imports=False)
+custom_imports = dict(imports=['reliability.kill_point'], allow_failed_imports=False)
 """)
     env = dict(kill_resume._env(demo_data), PYTHON=sys.executable, PORT='29633')
 

@@ -3,12 +3,12 @@
 
 Steps (about 15 minutes on 2 shared CPU cores; everything on CPU, generated demo data):
 
-1. ``kill_resume.py``: SIGKILL mid-epoch + ``--resume auto`` for the demo config of each
+1. ``tests/reliability/kill_resume.py``: SIGKILL mid-epoch + ``--resume auto`` for the demo config of each
    toolbox, detection again with two data-loader workers, the same runs without
    ``ExactResumeHook`` (control), and a kill that leaves the newest checkpoint half-written;
-2. ``determinism.py``: two runs with the same seed (``deterministic=True``) per toolbox;
-3. ``cases.py``: every bad, odd and unsafe input of the issue through its entry point;
-4. ``scan_loads.py``: every deserialising call of the package and the tools;
+2. ``tests/reliability/determinism.py``: two runs with the same seed (``deterministic=True``) per toolbox;
+3. ``tests/reliability/cases.py``: every bad, odd and unsafe input of the issue through its entry point;
+4. ``tests/reliability/scan_loads.py``: every deserialising call of the package and the tools;
 5. the checkpoint allow-list.
 
 Usage::
@@ -30,12 +30,11 @@ from typing import Any, Dict, List, Optional, Sequence
 
 HERE = osp.dirname(osp.abspath(__file__))
 ROOT = osp.dirname(osp.dirname(HERE))
-sys.path.insert(0, HERE)
+# The harness is the test suite's (tests/reliability/, imported there as ``reliability``); the
+# report runs the same code so that what it prints is what the tests assert.
+sys.path.insert(0, osp.join(ROOT, 'tests'))
 
-import cases  # noqa: E402
-import determinism  # noqa: E402
-import kill_resume  # noqa: E402
-import scan_loads  # noqa: E402
+from reliability import cases, determinism, kill_resume, scan_loads  # noqa: E402
 
 
 def _cell(text: Any, limit: int = 420) -> str:
@@ -74,11 +73,11 @@ def resume_section(results: List[Dict[str, Any]], threads: Dict[int, Any]) -> Li
     """The kill/resume tables and the explanation of the mechanism."""
     lines = [
         '## 1. Resume after SIGKILL', '',
-        'Command: `python tools/reliability/kill_resume.py --no-hook --torn` (all five '
+        'Command: `cd tests && python -m reliability.kill_resume --no-hook --torn` (all five '
         'toolboxes; `--toolboxes cls` for one). Each row is three `tools/train.py` processes '
         'on the demo config of the toolbox (`configs/demo/`, shortened by a derived config): '
         'an uninterrupted *reference* run; a run that parks after iteration *kill* '
-        '(`tools/reliability/kill_point.py`) and gets `SIGKILL` on its process group; and '
+        '(`tests/reliability/kill_point.py`) and gets `SIGKILL` on its process group; and '
         '`tools/train.py --resume auto` in the killed run\'s work dir. The final checkpoints '
         'are compared tensor by tensor (model weights and buffers, then optimizer state), '
         'the per-iteration losses after the resume point and the final validation metrics '
@@ -188,7 +187,7 @@ are split per thread. Measured in this run (detection demo, same seed, 3 iterati
 def determinism_section(results: List[Dict[str, Any]]) -> List[str]:
     """Table of the same-seed runs."""
     lines = ['## 2. Determinism', '',
-             'Command: `python tools/reliability/determinism.py`. Per toolbox, three in-process '
+             'Command: `cd tests && python -m reliability.determinism`. Per toolbox, three in-process '
              '`Runner` trainings of the demo config (3 iterations, batch 2, '
              '`randomness=dict(seed=..., deterministic=True)`, one thread): seed 0 twice and '
              'seed 1 once. Losses are the total training loss of each iteration, compared with '
@@ -208,7 +207,7 @@ def cases_section(outcomes: List[Any]) -> List[str]:
     """Table of every input case with the message the user sees."""
     lines = ['## 3. Bad, odd and unsafe input', '',
              'Command: part of `python tools/reliability/report.py`; the cases are defined in '
-             '`tools/reliability/cases.py`. The cases without an older test are run by '
+             '`tests/reliability/cases.py`. The cases without an older test are run by '
              '`tests/test_reliability.py::test_input_gives_the_outcome_the_issue_asks_for`; '
              'the others name the test that already covered them (checked to exist by '
              '`test_cases_covered_elsewhere_point_at_existing_tests`). A case passes when it '
@@ -238,10 +237,11 @@ def security_section(findings: List[Any], outcomes: List[Any]) -> List[str]:
     unsafe = [(c, o) for c, o in outcomes if c.unsafe]
     lines = ['## 4. Safe loading', '',
              '### Every deserialising call', '',
-             'Command: `python tools/reliability/scan_loads.py` (test: '
+             'Command: `cd tests && python -m reliability.scan_loads` (test: '
              '`test_no_load_without_weights_only_in_package_and_tools`; the scanner itself is '
-             'tested on a file with six unsafe calls). It parses `uniformer_mm/`, `tools/` and '
-             '`setup.py` and judges every `torch.load`, `load_state_dict_from_url` / `load_url`, '
+             'tested on a file with six unsafe calls). It parses `uniformer_mm/`, `tools/`, '
+             '`setup.py` and the harness `tests/reliability/` and judges every `torch.load`, '
+             '`load_state_dict_from_url` / `load_url`, '
              '`pickle.load(s)`, `torch.hub.load`, `torch.jit.load`, `numpy.load`, `yaml.load`, '
              '`mmengine.load` call. Every other path reads checkpoints through '
              '`uniformer_mm.checkpoint.load_checkpoint_file`.', '',
@@ -337,7 +337,7 @@ iteration's checkpoint, exits with 143, resumes inside epoch 2 and ends with bit
 weights and optimizer state to an uninterrupted run; with
 `tools/dist_train.sh ... 2`, a `SIGTERM` sent to rank 1 only stops both ranks after the same
 iteration, and the resumed run again matches the uninterrupted one
-(`tools/reliability/kill_point.py`'s `SignalAtIterationHook` delivers the signal at a chosen
+(`tests/reliability/kill_point.py`'s `SignalAtIterationHook` delivers the signal at a chosen
 iteration, without a race).
 '''
 

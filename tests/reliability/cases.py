@@ -5,7 +5,7 @@ constructor or forward, ``load_pretrained`` through ``init_cfg``, ``tools/train.
 ``tools/test.py``, the converter, mmengine's resume and URL loaders) and states the outcome
 the issue asks for: a clear error of a given type whose message names the value and the fix,
 or (for odd but valid inputs) success. ``tests/test_reliability.py`` runs the cases no older
-test covers; ``report.py`` runs them all and prints each message into ``docs/reliability.md``.
+test covers; ``tools/reliability/report.py`` runs them all and prints each message into ``docs/reliability.md``.
 ``covered_by`` names the older test of a case (``tests/test_reliability.py`` checks that those
 tests exist).
 
