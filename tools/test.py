@@ -47,9 +47,11 @@ def main(argv=None) -> dict:
     from mmengine.runner import Runner
 
     from uniformer_mm.checkpoint import CheckpointError
+    from uniformer_mm.data_errors import DataSampleError
 
     with cli.exit_on_error(*cli.USER_ERRORS):
-        if not args.checkpoint.startswith(('http://', 'https://')) and not osp.isfile(
+        # (A directory or FIFO is reported as such when the checkpoint is read below.)
+        if not args.checkpoint.startswith(('http://', 'https://')) and not osp.exists(
                 args.checkpoint):
             raise FileNotFoundError(f'checkpoint file {args.checkpoint!r} does not exist')
         cfg = apis.load_config(args.config, args.cfg_options)
@@ -75,7 +77,9 @@ def main(argv=None) -> dict:
     with cli.exit_on_error(CheckpointError, ValueError, KeyError):
         apis.load_test_checkpoint(runner.model, args.checkpoint, args.config, scope=scope,
                                  logger=runner.logger)
-    metrics = runner.test()
+    # A sample that cannot be read (an empty image, a damaged video): one line naming it.
+    with cli.exit_on_error(DataSampleError):
+        metrics = runner.test()
     if runner.rank == 0:
         # One machine-readable place for the numbers (the log has them too).
         path = osp.join(cfg.work_dir, 'test_metrics.json')

@@ -1,6 +1,8 @@
 """Hooks that stop a training run at a chosen iteration: ``PauseAtIterationHook`` parks it so
 that it can be SIGKILLed there; ``SignalAtIterationHook`` sends it a stop signal (SIGTERM, as a
-scheduler does before preempting a job).
+scheduler does before preempting a job). Fault points inside a checkpoint save
+(:func:`install_save_faults`): a SIGKILL at a chosen step of the write, or a write that fails
+as on a full disk.
 
 Used by ``kill_resume.py`` only. A tiny model trains dozens of iterations per second, faster
 than a watcher polling the log can react, so "kill at iteration K" would be a race. With
@@ -12,7 +14,9 @@ hook does nothing, so the same config is used for the reference and the resumed 
 """
 import os
 import os.path as osp
+import shutil
 import signal
+import subprocess
 import time
 from typing import Any, Optional
 
@@ -47,6 +51,7 @@ class PauseAtIterationHook(Hook):
 SIGNAL_ENV = 'UNIFORMER_MM_SIGNAL_AT_ITER'
 SIGNAL_RANK_ENV = 'UNIFORMER_MM_SIGNAL_RANK'  # optional: only this rank gets the signal
 SIGNAL_GROUP_ENV = 'UNIFORMER_MM_SIGNAL_GROUP'  # '1': the whole process group, as Slurm does
+SIGNAL_DELAY_ENV = 'UNIFORMER_MM_SIGNAL_DELAY'  # seconds after iteration K (group mode only)
 
 
 @HOOKS.register_module(force=True)
@@ -74,6 +79,97 @@ class SignalAtIterationHook(Hook):
         if runner.iter + 1 != int(at):
             return
         if os.environ.get(SIGNAL_GROUP_ENV) == '1':  # data-loader workers included
-            os.killpg(os.getpgid(0), getattr(signal, name))
+            # From another process, as a scheduler or `kill -- -PGID` does: torch's workers
+            # treat a SIGTERM from their parent (this process) differently from anyone
+            # else's. Optionally delayed, to land while the next batches are being fetched
+            # (e.g. while an iteration-based loop restarts its data loader).
+            delay = float(os.environ.get(SIGNAL_DELAY_ENV, '0'))
+            kill = shutil.which('kill') or '/bin/kill'  # procps kill: accepts -- -PGID
+            subprocess.Popen(['sh', '-c', f'sleep {delay}; {kill} -s {name[3:]} -- '
+                              f'-{os.getpgid(0)}'])
+            if delay == 0:
+                time.sleep(0.5)  # delivered before this iteration's hooks go on
         else:
             os.kill(os.getpid(), getattr(signal, name))
+
+
+#: ``NAME:STAGE``: SIGKILL this process at STAGE of the write of checkpoint NAME
+#: (``iter_3.pth``); see :data:`SAVE_STAGES`.
+KILL_IN_SAVE_ENV = 'UNIFORMER_MM_KILL_IN_SAVE'
+#: ``NAME:ERRNO``: the write of checkpoint NAME fails with that errno (28: disk full).
+SAVE_FAILS_ENV = 'UNIFORMER_MM_SAVE_FAILS'
+#: Where a kill can land in ``uniformer_mm.CheckpointHook``'s save of a checkpoint.
+SAVE_STAGES = {
+    'write': 'the checkpoint half written (its temporary file)',
+    'commit': 'the checkpoint written and synced, not yet renamed',
+    'renamed': 'the checkpoint renamed, last_checkpoint not yet updated',
+    'pointer-write': 'last_checkpoint half written (its temporary file)',
+    'pointer-done': 'last_checkpoint updated, older checkpoints not yet removed',
+}
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(60)  # never reached
+
+
+def install_save_faults() -> None:
+    """Patch ``uniformer_mm.engine.checkpoint_hook`` per :data:`KILL_IN_SAVE_ENV` /
+    :data:`SAVE_FAILS_ENV` (nothing without them)."""
+    import errno as errno_mod
+
+    from uniformer_mm.engine import checkpoint_hook as ch
+    kill = os.environ.get(KILL_IN_SAVE_ENV)
+    fail = os.environ.get(SAVE_FAILS_ENV)
+    if fail:
+        name, code = fail.rsplit(':', 1)
+        runner_save = ch._runner_save
+
+        def failing_save(runner: Any, out_dir: str, filename: str, **kwargs: Any) -> None:
+            if filename.startswith(f'.{name}.tmp') or filename == name:
+                raise OSError(int(code), os.strerror(int(code)), osp.join(out_dir, filename))
+            runner_save(runner, out_dir, filename, **kwargs)
+
+        ch._runner_save = failing_save
+        assert errno_mod.errorcode.get(int(code))
+    if not kill:
+        return
+    name, stage = kill.rsplit(':', 1)
+    if stage not in SAVE_STAGES:
+        raise ValueError(f'{KILL_IN_SAVE_ENV}: stage {stage!r} not in {list(SAVE_STAGES)}')
+    sync_file, commit = ch._sync_file, ch._commit
+    state = {'committed': None}
+
+    def writing(tmp: str) -> str:
+        """``'ckpt'`` / ``'pointer'`` if ``tmp`` is the temporary file of the targeted write."""
+        base = osp.basename(tmp)
+        if base.startswith(f'.{name}.tmp'):
+            return 'ckpt'
+        if base.startswith('.last_checkpoint.tmp') and state['committed'] == name:
+            return 'pointer'
+        return ''
+
+    def patched_sync(tmp: str) -> None:
+        what = writing(tmp)
+        if (what, stage) in (('ckpt', 'write'), ('pointer', 'pointer-write')):
+            with open(tmp, 'r+b') as f:  # what a kill in the middle of the write leaves
+                f.truncate(max(1, osp.getsize(tmp) // 2))
+            _die()
+        sync_file(tmp)
+        if what == 'ckpt' and stage == 'commit':
+            _die()
+
+    def patched_commit(tmp: str, path: str) -> None:
+        commit(tmp, path)
+        if osp.basename(path) == name:
+            state['committed'] = name
+            if stage == 'renamed':
+                _die()
+        elif osp.basename(path) == 'last_checkpoint' and state['committed'] == name:
+            if stage == 'pointer-done':
+                _die()
+
+    ch._sync_file, ch._commit = patched_sync, patched_commit
+
+
+install_save_faults()
