@@ -22,7 +22,9 @@ training on batch ``i`` is then the same in both runs. Data-loader workers need 
 seeds each one from ``seed + worker_id`` when it starts, and the replay repeats their work.
 
 :class:`PreemptionCheckpointHook` writes that mid-epoch checkpoint when a scheduler (or the
-user) asks the job to stop, so that a preempted run loses nothing.
+user) asks the job to stop, so that a preempted run loses nothing. :class:`NonFiniteLossHook`
+stops a run whose loss became NaN or infinite. (Crash-consistent checkpoint writes:
+:mod:`.checkpoint_hook`.)
 """
 import os
 import random
@@ -138,7 +140,9 @@ class PreemptionCheckpointHook(Hook):
     ``--signal``, e.g. ``USR1@90``) to a job that is preempted or reaches its time limit, and
     kills it after a grace period; ``Ctrl-C`` sends ``SIGINT``. On one of ``signals`` the hook
     lets the current iteration finish, writes ``<work_dir>/iter_<N>.pth`` (and
-    ``last_checkpoint``) and ends the run with exit code ``128 + signal``; ``--resume``
+    ``last_checkpoint``; atomically, see :mod:`.checkpoint_hook`) and ends the run with exit
+    code ``128 + signal`` (also when the checkpoint cannot be written, e.g. on a full disk:
+    the error is logged and the checkpoints written before stay); ``--resume``
     continues from that iteration, mid-epoch included with
     :class:`~uniformer_mm.engine.EpochBasedTrainLoop`. A second ``SIGINT`` interrupts at once,
     for a user who does not want to wait for the checkpoint. In distributed training the ranks
