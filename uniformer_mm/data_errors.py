@@ -4,15 +4,14 @@ A zero-byte image fails inside OpenCV (``cv2.error: (-215:Assertion failed) !buf
 a damaged video inside decord, an image that does not decode as ``'NoneType' object has no
 attribute 'shape'``: none names the file, and in a data set of a million images the file is
 the one thing the user needs. :func:`name_failing_samples` makes every data pipeline built by
-mmengine's ``BaseDataset`` (all five toolboxes' data sets) re-raise such a failure as
-:class:`DataSampleError` naming the sample's files, their size and the original error; the
-tools print it as one ``error:`` line.
+mmengine's ``BaseDataset`` (all five toolboxes' data sets) re-raise the failure of a transform
+that reads files (:func:`reads_files`) as :class:`DataSampleError` naming the sample's files,
+their size, the transform and the original error; the tools print it as one ``error:`` line.
 """
-import functools
 import os.path as osp
-from typing import Any, Callable, List
+from typing import Any, List
 
-__all__ = ['DataSampleError', 'name_failing_samples']
+__all__ = ['DataSampleError', 'name_failing_samples', 'reads_files']
 
 #: Keys of a sample dict that hold the files it is read from (images, segmentation maps,
 #: videos, raw frame folders, keypoint/label files).
@@ -48,30 +47,46 @@ def _files(sample: Any) -> List[str]:
     return [_describe(sample[k]) for k in FILE_KEYS if isinstance(sample.get(k), str)]
 
 
-def name_failing_samples(compose_cls: type) -> None:
-    """Wrap ``compose_cls.__call__`` so that an exception names the sample's files.
+def reads_files(transform: Any) -> bool:
+    """Whether a transform reads the sample's files (where a damaged file fails): the
+    toolboxes' loaders are named ``Load*``, ``*Init`` (video containers) and ``*Decode``.
+    uniformer_mm's own transforms are left out: their errors already name the file."""
+    cls = type(transform)
+    if cls.__module__.startswith('uniformer_mm'):
+        return False
+    name = cls.__name__
+    return name.startswith('Load') or name.endswith(('Init', 'Decode'))
 
-    Idempotent. Exceptions of samples without a file (in-memory inputs) pass unchanged.
+
+def name_failing_samples(compose_cls: type) -> None:
+    """Make ``compose_cls.__call__`` (mmengine's ``Compose``: apply ``self.transforms`` in
+    turn, stop at a ``None``) name the sample's files when a file-reading transform fails.
+
+    Idempotent. Failures of other transforms, and of samples without files (in-memory
+    inputs), pass unchanged.
     """
-    call: Callable = compose_cls.__call__
-    if getattr(call, '_uniformer_mm', False):
+    if getattr(compose_cls.__call__, '_uniformer_mm', False):
         return
 
-    @functools.wraps(call)
     def __call__(self: Any, data: Any) -> Any:
         files = _files(data)  # before the transforms change the dict
-        try:
-            return call(self, data)
-        except DataSampleError:
-            raise
-        except Exception as e:  # noqa: BLE001  (re-raised, with the file names)
-            if not files:
-                raise
-            reason = ' '.join(str(e).split()) or 'no message'
-            raise DataSampleError(
-                f'{_PREFIX}{", ".join(files)}: {type(e).__name__}: {reason[:300]}. Fix or '
-                'remove the file (or its entry in the annotation file) and start again.'
-            ) from e
+        for t in self.transforms:
+            try:
+                data = t(data)
+            except Exception as e:  # noqa: BLE001  (re-raised, with the file names)
+                if not files or isinstance(e, DataSampleError) or not reads_files(t):
+                    raise
+                reason = ' '.join(str(e).split()) or 'no message'
+                raise DataSampleError(
+                    f'{_PREFIX}{", ".join(files)}: {type(t).__name__} failed with '
+                    f'{type(e).__name__}: {reason[:300]}. Fix or remove the file (or its '
+                    'entry in the annotation file) and start again.') from e
+            # As mmengine: a transform returns None when it cannot use the sample, and the
+            # dataset then picks another one.
+            if data is None:
+                return None
+        return data
 
+    __call__.__doc__ = compose_cls.__call__.__doc__
     __call__._uniformer_mm = True  # type: ignore[attr-defined]
     compose_cls.__call__ = __call__
