@@ -58,6 +58,7 @@ def _train(cfg, args: argparse.Namespace) -> None:
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
+    from uniformer_mm import cli
     from uniformer_mm.checkpoint import CheckpointError
     from uniformer_mm.data_errors import DataSampleError
 
