@@ -348,7 +348,7 @@ weights and optimizer state to an uninterrupted run; with
 iteration, and the resumed run again matches the uninterrupted one; an iteration-based run
 with two non-persistent workers whose process group gets `SIGTERM` right after the loader
 restarted (`test_group_sigterm_after_an_iteration_loop_restarted_its_data_loader`) saves, exits
-with 143 and resumes to the uninterrupted run's weights
+with 143 and resumes from that checkpoint
 (`tests/reliability/kill_point.py`'s `SignalAtIterationHook` delivers the signal at a chosen
 iteration, without a race).
 '''
