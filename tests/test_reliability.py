@@ -1,41 +1,24 @@
 """Issue 9: nothing lost after SIGKILL, determinism, clear errors for bad input, safe loading.
 
 The expensive parts run one toolbox here; ``tools/reliability/report.py`` runs all five and
-writes ``docs/reliability.md``. The case definitions (``tools/reliability/cases.py``) are
-shared with the report, so the messages quoted there are the ones asserted here.
+writes ``docs/reliability.md``. The harness (``tests/reliability/``: the case definitions,
+kill/resume, determinism, the load scan) is shared with the report, so the messages quoted
+there are the ones asserted here.
 """
 import argparse
-import importlib.util
+import os
 import os.path as osp
 import re
 import subprocess
 import sys
-from types import ModuleType
 from typing import Any, List
 
 import numpy as np
 import pytest
 import torch
+from reliability import cases, determinism, kill_resume, scan_loads
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-REL = osp.join(ROOT, 'tools', 'reliability')
-
-
-def _load(name: str) -> ModuleType:
-    """Import ``tools/reliability/NAME.py`` (tools are scripts, not a package)."""
-    key = f'uniformer_mm_reliability_{name}'
-    if key not in sys.modules:
-        spec = importlib.util.spec_from_file_location(key, osp.join(REL, f'{name}.py'))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return sys.modules[key]
-
-
-cases = _load('cases')
-kill_resume = _load('kill_resume')
-determinism = _load('determinism')
-scan_loads = _load('scan_loads')
 
 
 @pytest.fixture(scope='module')
@@ -66,6 +49,101 @@ def test_sigkill_mid_epoch_then_resume_gives_the_same_weights(tmp_path, demo_dat
     assert r['metrics']['equal'], r['metrics']
 
 
+def test_sigkill_inside_checkpoint_saves_then_resume_gives_the_same_weights(tmp_path,
+                                                                           demo_data):
+    """tools/train.py with a checkpoint after every iteration and max_keep_ckpts=1 (mmengine's
+    CheckpointHook in the config, replaced by uniformer_mm.CheckpointHook): SIGKILLed inside
+    three saves in a row (the checkpoint half written; renamed, before last_checkpoint names
+    it; last_checkpoint updated, before the old checkpoint is removed) and resumed after each
+    kill. Every resume starts from the newest complete checkpoint, nothing is left behind, and
+    the run ends with bit-identical weights and optimizer state to an uninterrupted one. (The
+    report runs all five kill points, with max_keep_ckpts 1 and 2.)"""
+    kills = [('iter_2.pth', 'write'), ('iter_3.pth', 'renamed'), ('iter_4.pth', 'pointer-done')]
+    r = kill_resume.run_save_kills(demo_data, str(tmp_path), kills=kills, iters=5)
+    assert r['runs_ok'], r.get('log_tail')
+    assert r['resumed_from'] == r['expected_resumed_from'] == [0, 1, 3, 4], r['resumed_from']
+    assert r['weights']['same'], r['weights']
+    assert r['weights']['state_dict']['entries'] > 50
+    # The kills really landed inside the saves: what each left on disk.
+    files = [step['files'] for step in r['steps']]
+    assert any(f.startswith('.iter_2.pth.tmp') for f in files[0]), files[0]
+    assert 'iter_1.pth' in files[0] and 'iter_2.pth' not in files[0], files[0]
+    assert 'iter_2.pth' in files[1] and 'iter_3.pth' in files[1], files[1]  # not yet pruned
+    assert 'iter_3.pth' in files[2] and 'iter_4.pth' in files[2], files[2]
+    assert files[-1] == ['.train.lock', 'iter_5.pth', 'last_checkpoint'], files[-1]
+
+
+def _signal_config(tmp_path, body: str, name: str = 'signal.py') -> str:
+    cfg = tmp_path / name
+    cfg.write_text(f"""_base_ = [{osp.join(ROOT, 'configs/demo/cls_uniformer_tiny_shapes.py')!r}]
+{body}
+custom_imports = dict(imports=['reliability.kill_point'], allow_failed_imports=False)
+""")
+    return str(cfg)
+
+
+def _train(cfg, work_dir, env, *extra, **more_env):
+    # own session: a signal to the process group reaches this run only
+    return subprocess.run([sys.executable, osp.join(ROOT, 'tools/train.py'), str(cfg),
+                           '--work-dir', str(work_dir), *extra], cwd=ROOT,
+                          env=dict(env, **more_env), capture_output=True, text=True,
+                          timeout=900, start_new_session=True)
+
+
+def test_group_sigterm_after_an_iteration_loop_restarted_its_data_loader(tmp_path, demo_data):
+    """SIGTERM from outside to the whole process group (as Slurm or `kill -- -PGID` sends it)
+    in the first iteration after IterBasedTrainLoop restarted its data loader (non-persistent
+    workers are forked again for each pass). torch's workers die on a SIGTERM that is not from
+    their parent, which ended the run with "DataLoader worker ... is killed by signal:
+    Terminated", exit 1 and no checkpoint; now they keep serving, the run saves and exits with
+    143 (without hanging at exit), and --resume continues from that checkpoint. (Bit-identical
+    resumes with workers: the det_workers row of the report and the epoch-based test above.)"""
+    per_epoch = kill_resume.epoch_info(
+        osp.join(ROOT, 'configs/demo/cls_uniformer_tiny_shapes.py'), demo_data)
+    per_epoch = int(per_epoch['iters_per_epoch'])
+    cfg = _signal_config(tmp_path, f"""train_cfg = dict(max_iters={per_epoch + 3}, val_interval=100)
+train_dataloader = dict(num_workers=2, persistent_workers=False)
+default_hooks = dict(checkpoint=dict(interval=100))
+custom_hooks = [dict(type='uniformer_mm.ExactResumeHook'), dict(type='SignalAtIterationHook')]
+""")
+    env = kill_resume._env(demo_data)
+    run = tmp_path / 'run'
+    stop_at = per_epoch + 1
+    stopped = _train(cfg, run, env, UNIFORMER_MM_SIGNAL_AT_ITER=f'{stop_at}:SIGTERM',
+                     UNIFORMER_MM_SIGNAL_GROUP='1')
+    log = stopped.stdout + stopped.stderr
+    assert stopped.returncode == 128 + 15, log[-3000:]
+    assert 'killed by signal' not in log
+    assert f'stopped by SIGTERM after iteration {stop_at}' in log
+    assert (run / f'iter_{stop_at}.pth').is_file()
+    resumed = _train(cfg, run, env, '--resume')
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert re.search(rf'resumed epoch: \d+, iter: {stop_at}\b', resumed.stdout + resumed.stderr)
+    assert (run / f'iter_{per_epoch + 3}.pth').is_file()
+
+
+def test_sigterm_with_a_full_disk_exits_143_and_keeps_the_saved_checkpoint(tmp_path,
+                                                                           demo_data):
+    """The stop checkpoint cannot be written (ENOSPC): the run still exits with 143, says so
+    naming the checkpoint it keeps, and that one is complete (what --resume picks)."""
+    cfg = _signal_config(tmp_path, """train_cfg = dict(max_iters=5, val_interval=100)
+default_hooks = dict(checkpoint=dict(interval=2, max_keep_ckpts=1))
+custom_hooks = [dict(type='SignalAtIterationHook')]
+""")
+    env = kill_resume._env(demo_data)
+    run = tmp_path / 'run'
+    stopped = _train(cfg, run, env, UNIFORMER_MM_SIGNAL_AT_ITER='3:SIGTERM',
+                     UNIFORMER_MM_SAVE_FAILS='iter_3.pth:28')
+    log = stopped.stdout + stopped.stderr
+    assert stopped.returncode == 128 + 15, log[-3000:]
+    assert 'No space left on device' in log and 'free space' in log
+    assert f'Newest checkpoint: {run / "iter_2.pth"}' in log
+    assert sorted(p.name for p in run.glob('*.pth')) == ['iter_2.pth']
+    assert not list(run.glob('.iter_3*'))  # the failed write left nothing behind
+    from uniformer_mm.cli import find_resume_checkpoint
+    assert find_resume_checkpoint(str(run)) == str(run / 'iter_2.pth')
+
+
 @pytest.mark.parametrize('workers,where', [(0, 'middle'), (2, 'middle'), (0, 'end')])
 def test_stop_signal_mid_epoch_saves_and_resume_continues_the_epoch(tmp_path, demo_data,
                                                                     workers, where):
@@ -87,7 +165,7 @@ default_hooks = dict(logger=dict(interval=1),
                      checkpoint=dict(interval=1, by_epoch=True, max_keep_ckpts=-1))
 log_processor = dict(by_epoch=True, window_size=1)
 custom_hooks = [dict(type='uniformer_mm.ExactResumeHook'), dict(type='SignalAtIterationHook')]
-custom_imports = dict(imports=['kill_point'], allow_failed_imports=False)
+custom_imports = dict(imports=['reliability.kill_point'], allow_failed_imports=False)
 """)
     per_epoch = kill_resume.epoch_info(str(cfg), demo_data)['iters_per_epoch']
     assert per_epoch >= 2
@@ -131,7 +209,7 @@ def test_stop_signal_on_one_rank_stops_every_rank_at_the_same_iteration(tmp_path
     cfg.write_text(f"""_base_ = [{osp.join(ROOT, 'configs/demo/cls_uniformer_tiny_dist.py')!r}]
 train_cfg = dict(max_iters=6)
 custom_hooks = [dict(type='SignalAtIterationHook')]
-custom_imports = dict(imports=['kill_point'], allow_failed_imports=False)
+custom_imports = dict(imports=['reliability.kill_point'], allow_failed_imports=False)
 """)
     env = dict(kill_resume._env(demo_data), PYTHON=sys.executable, PORT='29633')
 
@@ -156,26 +234,44 @@ custom_imports = dict(imports=['kill_point'], allow_failed_imports=False)
 
 
 def test_resume_auto_skips_torn_and_missing_checkpoints(tmp_path):
-    """What a kill during a checkpoint write leaves behind (mmengine writes the file in
-    place, then last_checkpoint; with max_keep_ckpts it deletes the oldest file first)."""
+    """What a kill during a checkpoint write leaves behind with mmengine's CheckpointHook
+    (it writes the file in place, then last_checkpoint; with max_keep_ckpts it deletes the
+    oldest file first), a damaged last_checkpoint and a flipped byte."""
     import os
     import time
+    import zipfile
 
     from uniformer_mm.cli import find_resume_checkpoint
     assert find_resume_checkpoint(str(tmp_path)) is None  # nothing to resume: fresh start
     good = tmp_path / 'iter_3.pth'
-    torch.save({'state_dict': {'w': torch.ones(2)}}, good)
+    torch.save({'state_dict': {'w': torch.arange(300.)}}, good)
     torn = tmp_path / 'iter_6.pth'
     torn.write_bytes(good.read_bytes()[:200])
     os.utime(torn, (time.time() + 5, time.time() + 5))  # the newest file
     (tmp_path / 'last_checkpoint').write_text(str(good))
     assert find_resume_checkpoint(str(tmp_path)) == str(good)
-    # max_keep_ckpts=1: the old file was deleted before the torn write; last_checkpoint
-    # names the deleted file. Resuming must not silently start over.
+    # A last_checkpoint of garbage bytes (was: UnicodeDecodeError) is ignored.
+    (tmp_path / 'last_checkpoint').write_bytes(b'\xff\xfe\x00garbage\x9c')
+    assert find_resume_checkpoint(str(tmp_path)) == str(good)
+    # A flipped byte in the tensor data: the archive's CRC no longer matches.
+    flipped = tmp_path / 'iter_9.pth'
+    data = bytearray(good.read_bytes())
+    with zipfile.ZipFile(good) as zf:
+        info = next(i for i in zf.infolist() if i.filename.endswith('data/0'))
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start + info.compress_size // 2] ^= 0x01
+    flipped.write_bytes(bytes(data))
+    os.utime(flipped, (time.time() + 9, time.time() + 9))
+    assert find_resume_checkpoint(str(tmp_path)) == str(good)
+    # max_keep_ckpts=1: the old file was deleted before the torn write, or a kill tore the
+    # very first checkpoint. Nothing complete: the files are set aside and the run starts
+    # fresh (a requeued job would otherwise fail the same way forever).
     good.unlink()
-    with pytest.raises(FileNotFoundError, match=r'none is complete.*iter_6.pth \(incomplete\)'
-                       r'.*iter_3.pth \(missing\)'):
-        find_resume_checkpoint(str(tmp_path))
+    flipped.unlink()
+    (tmp_path / 'last_checkpoint').write_text(str(good))
+    assert find_resume_checkpoint(str(tmp_path)) is None
+    assert not torn.exists() and (tmp_path / 'iter_6.pth.incomplete').is_file()
+    assert find_resume_checkpoint(str(tmp_path)) is None  # and again (requeue loop)
 
 
 def test_exact_resume_hook_makes_batches_independent_of_history():
@@ -251,6 +347,77 @@ def test_every_item_of_the_issue_has_a_case():
                    'sizes not divisible by the window', 'batch of 1 with frozen BN',
                    'grayscale images handled by the pipeline'):
         assert wanted in items, wanted
+
+
+def test_battery_has_at_least_25_distinct_faults():
+    """Issue 17.5: >= 25 distinct faults and bad inputs across models, checkpoints, configs,
+    data and signals (the signal and kill cases are the subprocess tests above)."""
+    items = {c.issue.split(' (valid')[0] for c in cases.CASES}
+    assert len(items) >= 25, sorted(items)
+    for wanted in ('--resume with a weights file (official or converted)',
+                   'a text file renamed .pth', 'a directory given as a checkpoint',
+                   'a FIFO given as a checkpoint',
+                   'a checkpoint with one flipped byte in tensor data',
+                   'a compressed archive declaring far more data than the file (zip bomb)',
+                   'two URLs with the same file name', 'a URL whose sha256 prefix does not '
+                   'match the file', 'last_checkpoint holding garbage bytes',
+                   'a torn first checkpoint under --resume auto',
+                   'a second training in the same work dir', 'train_cfg.max_iters <= 0',
+                   'a misspelt --cfg-options key (warning)', 'a loss that becomes NaN',
+                   'disk full during a checkpoint save',
+                   'read-only work dir during a checkpoint save',
+                   'a zero-byte image in the training set', 'a garbage MP4 in the training set',
+                   'a truncated COCO json'):
+        assert any(i.startswith(wanted) for i in items), wanted
+
+
+def test_training_settings_tools_train_applies():
+    """tools/train.py's config edits: mmengine's CheckpointHook becomes the atomic one (other
+    hook types stay), a NaN-loss stop is added once; schedules that train nothing are
+    refused naming the setting."""
+    from mmengine.config import Config
+
+    from uniformer_mm.cli import check_train_cfg, make_crash_safe
+    cfg = Config(dict(default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=5)),
+                      custom_hooks=[dict(type='EMAHook')],
+                      train_cfg=dict(by_epoch=True, max_epochs=3)))
+    make_crash_safe(cfg)
+    make_crash_safe(cfg)
+    assert cfg.default_hooks.checkpoint.type == 'uniformer_mm.CheckpointHook'
+    assert cfg.default_hooks.checkpoint.interval == 5
+    assert [h['type'] for h in cfg.custom_hooks] == ['EMAHook', 'uniformer_mm.NonFiniteLossHook']
+    own = Config(dict(default_hooks=dict(checkpoint=dict(type='MyCheckpointHook'))))
+    make_crash_safe(own)
+    assert own.default_hooks.checkpoint.type == 'MyCheckpointHook'
+    check_train_cfg(cfg)
+    for bad, key in ((dict(max_epochs=0), 'max_epochs=0'), (dict(max_iters=-5), 'max_iters=-5'),
+                     (dict(max_iters=2.5), 'max_iters=2.5'),
+                     (dict(max_iters=10, val_interval=0), 'val_interval=0')):
+        with pytest.raises(ValueError, match=re.escape(f'train_cfg.{key}')):
+            check_train_cfg(Config(dict(train_cfg=bad)))
+
+
+def test_work_dir_lock_is_exclusive_and_released(tmp_path):
+    """The lock names its holder, is released when the run ends (also when it dies: the
+    kernel drops an flock with its process, so a lock file left behind is taken over)."""
+    from uniformer_mm.cli import WorkDirInUseError, work_dir_lock
+    wd = str(tmp_path / 'wd')
+    with work_dir_lock(wd) as path:
+        assert path and osp.isfile(path)
+        with pytest.raises(WorkDirInUseError, match=r'in use by another training run \(pid '
+                           rf'{os.getpid()} on host '):
+            with work_dir_lock(wd):
+                pass
+    with work_dir_lock(wd):  # released
+        pass
+    # A run killed while holding it: its process is gone, the lock file stays.
+    child = subprocess.run([sys.executable, '-c', (
+        'import os, sys; sys.path.insert(0, sys.argv[2]); from uniformer_mm.cli.lock import '
+        'work_dir_lock\nwith work_dir_lock(sys.argv[1]): os.kill(os.getpid(), 9)'), wd, ROOT],
+        capture_output=True, text=True, timeout=300)
+    assert child.returncode == -9, child.stderr
+    with work_dir_lock(wd):  # taken over
+        pass
 
 
 def test_data_path_check_follows_wrappers_and_skips_remote(tmp_path):

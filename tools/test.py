@@ -60,10 +60,12 @@ def main(argv=None) -> dict:
 
     from uniformer_mm import apis
     from uniformer_mm.checkpoint import CheckpointError
+    from uniformer_mm.data_errors import DataSampleError
 
     with cli.exit_on_error(*cli.USER_ERRORS):
         cli.apply_launch_args(args)
-        if not args.checkpoint.startswith(('http://', 'https://')) and not osp.isfile(
+        # (A directory or FIFO is reported as such when the checkpoint is read below.)
+        if not args.checkpoint.startswith(('http://', 'https://')) and not osp.exists(
                 args.checkpoint):
             raise FileNotFoundError(f'checkpoint file {args.checkpoint!r} does not exist')
         cfg = apis.load_config(args.config, args.cfg_options)
@@ -94,7 +96,9 @@ def main(argv=None) -> dict:
         compile_model(runner.model)
         runner.logger.info('backbone compiled (inductor, frozen weights): the first batch of '
                            'each input size compiles')
-    metrics = runner.test()
+    # A sample that cannot be read (an empty image, a damaged video): one line naming it.
+    with cli.exit_on_error(DataSampleError):
+        metrics = runner.test()
     if runner.rank == 0:
         # One machine-readable place for the numbers (the log has them too).
         path = osp.join(cfg.work_dir, 'test_metrics.json')

@@ -8,7 +8,6 @@ Examples::
     python tools/train.py CONFIG --resume            # continue from the latest checkpoint
 """
 import argparse
-import os
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -38,24 +37,15 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     """Build the runner from the config and train."""
     args = parse_args(argv)  # first: --help and argument errors need no heavy import
-    from uniformer_mm import cli
+    from uniformer_mm import apis, cli
     cli.quiet_known_messages()
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
-
-    from uniformer_mm import apis
-    from uniformer_mm.checkpoint import CheckpointError
 
     # configuration mistakes: one clear line instead of a traceback from deep inside
     with cli.exit_on_error(*cli.USER_ERRORS):
         cli.apply_launch_args(args)
         cfg = apis.load_config(args.config, args.cfg_options)
+        cli.check_train_cfg(cfg)
         cli.check_data_paths(cfg, ('train', 'val'))
-        if args.resume not in (None, 'auto') and '://' not in args.resume and \
-                not os.path.isfile(args.resume):
-            raise FileNotFoundError(f'--resume {args.resume!r}: no such checkpoint file (use '
-                                    '--resume without a value to continue from the latest '
-                                    'checkpoint of the work dir)')
         cfg.launcher = args.launcher
         cli.setup_cpu_distributed(cfg)
         cli.set_work_dir(cfg, args.work_dir, args.config)
@@ -63,21 +53,42 @@ def main(argv=None) -> None:
             cli.enable_amp(cfg)
         cli.fall_back_to_fp32_without_accelerator(cfg, amp_requested=args.amp)
         cli.make_interruptible(cfg)  # a stop signal saves a checkpoint; resume mid-epoch
+        cli.make_crash_safe(cfg)  # atomic checkpoints; a diverged loss stops the run
         if args.auto_scale_lr:
             cli.enable_auto_scale_lr(cfg)
+    # One run per work dir (a second one would interleave checkpoints and logs).
+    with cli.exit_on_error(cli.WorkDirInUseError), cli.work_dir_lock(cfg.work_dir,
+                                                                     args.launcher):
+        _train(cfg, args)
+
+
+def _train(cfg, args: argparse.Namespace) -> None:
+    """Resolve ``--resume``, build the runner and train (under the work dir's lock)."""
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    from uniformer_mm import cli
+    from uniformer_mm.checkpoint import CheckpointError
+    from uniformer_mm.data_errors import DataSampleError
+
     if args.resume == 'auto':
         # The newest complete checkpoint (mmengine would take last_checkpoint blindly, which
         # may name a deleted or half-written file after a kill); none: a fresh start.
-        with cli.exit_on_error(FileNotFoundError):
-            latest = cli.find_resume_checkpoint(cfg.work_dir)
+        latest = cli.find_resume_checkpoint(cfg.work_dir)
         cfg.resume, cfg.load_from = latest is not None, latest
     elif args.resume is not None:
+        # A directory, FIFO, damaged file or weights-only file: one line naming it and the fix.
+        with cli.exit_on_error(FileNotFoundError, CheckpointError):
+            cli.check_resume_file(args.resume)
         cfg.resume, cfg.load_from = True, args.resume
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    # Only checkpoint errors while training: a refused, damaged or mismatched file (--resume,
-    # load_from, a Pretrained init_cfg) has a message that says which and what to do; any
-    # other error inside the loop is a bug whose traceback is needed.
-    with cli.exit_on_error(CheckpointError):
+    # Only checkpoint and data errors while training: a refused, damaged or mismatched file
+    # (--resume, load_from, a Pretrained init_cfg), one that could not be written, a sample
+    # that cannot be read; each message names the file and what to do. Any other error inside
+    # the loop is a bug whose traceback is needed.
+    with cli.exit_on_error(CheckpointError, DataSampleError), \
+            cli.explain_resume_failures(cfg.get('load_from') if cfg.get('resume') else None,
+                                        runner):
         runner.train()
 
 

@@ -22,12 +22,17 @@ Fixes:
   (``_functional_tensor``). An import hook placed *after* every other finder provides the old
   name only when the real module does not exist, as a new module whose names are those of the
   private one: torchvision itself is neither imported early nor modified.
+* :func:`fix_pipeline_errors_name_the_file` -- a transform failing on a zero-byte image or a
+  damaged video raises an error from OpenCV / decord that does not name the file; mmengine's
+  ``Compose`` re-raises it as :class:`~uniformer_mm.data_errors.DataSampleError` naming
+  the sample's files.
 """
 import functools
 import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import os
 import pickle
 import sys
 import types
@@ -39,7 +44,8 @@ import torch
 from uniformer_mm.checkpoint.io import (UnsafeCheckpointError, explain_load_error,
                                         mmengine_checkpoint_globals)
 
-__all__ = ['MMENGINE_CHECKPOINT_GLOBALS', 'fix_mmengine_weights_only', 'fix_torchvision_functional_tensor', 'apply_all']
+__all__ = ['MMENGINE_CHECKPOINT_GLOBALS', 'fix_mmengine_weights_only',
+           'fix_torchvision_functional_tensor', 'fix_pipeline_errors_name_the_file', 'apply_all']
 
 
 #: Filled by :func:`fix_mmengine_weights_only`; see
@@ -54,15 +60,23 @@ def _with_safe_globals(loader: Callable) -> Callable:
 
     @functools.wraps(loader)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
+        filename = args[0] if args else kwargs.get('filename', '?')
+        if isinstance(filename, str) and '://' not in filename and os.path.exists(filename):
+            # Before anything is read: a directory or FIFO named as such (not "can not be
+            # found"; a FIFO would block), an archive declaring far more than it holds.
+            from uniformer_mm.checkpoint.io import _not_a_file, check_archive
+            if not os.path.isfile(filename):
+                raise _not_a_file(filename)
+            check_archive(filename)
         try:
             with torch.serialization.safe_globals(MMENGINE_CHECKPOINT_GLOBALS):
                 return loader(*args, **kwargs)
-        except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile) as e:
+        except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile,
+                IndexError) as e:
             # ``--resume`` / ``load_from`` with a refused or damaged file: the same clear
             # CheckpointError as our own loader instead of torch's unpickler message. Only
             # what torch.load raises for such files; e.g. the KeyError of an unknown
             # ``torchvision://`` name passes through unchanged.
-            filename = args[0] if args else kwargs.get('filename', '?')
             err = explain_load_error(str(filename), e, MMENGINE_CHECKPOINT_GLOBALS)
             if err is None:
                 raise
@@ -83,9 +97,17 @@ def _load_url_weights_only(url: str, model_dir: Optional[str] = None, map_locati
     """
     if not weights_only:
         raise ValueError('uniformer_mm never loads checkpoints with weights_only=False')
-    return torch.hub.load_state_dict_from_url(url, model_dir=model_dir,
+    # Downloaded under a name unique to the whole URL (torch's own cache is keyed by the file
+    # name only: http://a/model.pth and http://b/model.pth would share one file), checking the
+    # sha256 prefix a name carries (``name-<hex>.pth``), and bounded like local files before
+    # torch reads it from the cache.
+    from uniformer_mm.checkpoint.io import check_archive, download_checkpoint
+    cached = download_checkpoint(url, model_dir)
+    check_archive(cached)
+    return torch.hub.load_state_dict_from_url(url, model_dir=os.path.dirname(cached),
                                               map_location=map_location, progress=progress,
-                                              check_hash=check_hash, file_name=file_name,
+                                              check_hash=False,
+                                              file_name=os.path.basename(cached),
                                               weights_only=True)
 
 
@@ -148,7 +170,18 @@ def fix_torchvision_functional_tensor() -> None:
         sys.meta_path.append(_ModuleAlias(name, 'torchvision.transforms._functional_tensor'))
 
 
+def fix_pipeline_errors_name_the_file() -> None:
+    """Make mmengine's data pipelines (``mmengine.dataset.Compose``, used by every toolbox's
+    data sets) name the sample's files when a transform fails; see
+    :mod:`uniformer_mm.data_errors`. Idempotent."""
+    from mmengine.dataset import Compose
+
+    from uniformer_mm.data_errors import name_failing_samples
+    name_failing_samples(Compose)
+
+
 def apply_all() -> None:
     """Apply every runtime fix (called when :mod:`uniformer_mm` is imported)."""
     fix_mmengine_weights_only()
     fix_torchvision_functional_tensor()
+    fix_pipeline_errors_name_the_file()

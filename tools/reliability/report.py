@@ -1,15 +1,17 @@
 #!/usr/bin/env python
-"""Run every reliability and security check of issue 9 and write ``docs/reliability.md``.
+"""Run every reliability and security check (issues 9, 17) and write ``docs/reliability.md``.
 
 Steps (about 15 minutes on 2 shared CPU cores; everything on CPU, generated demo data):
 
-1. ``kill_resume.py``: SIGKILL mid-epoch + ``--resume auto`` for the demo config of each
-   toolbox, detection again with two data-loader workers, the same runs without
+1. ``tests/reliability/kill_resume.py``: SIGKILL mid-epoch + ``--resume auto`` for the demo
+   config of each toolbox, detection again with two data-loader workers, the same runs without
    ``ExactResumeHook`` (control), and a kill that leaves the newest checkpoint half-written;
-2. ``determinism.py``: two runs with the same seed (``deterministic=True``) per toolbox;
-3. ``cases.py``: every bad, odd and unsafe input of the issue through its entry point;
-4. ``scan_loads.py``: every deserialising call of the package and the tools;
-5. the checkpoint allow-list.
+2. ``tests/reliability/determinism.py``: two runs with the same seed (``deterministic=True``)
+   per toolbox;
+3. ``tests/reliability/cases.py``: every bad, odd and unsafe input through its entry point;
+4. ``tests/reliability/scan_loads.py``: every deserialising call of the package and the tools;
+5. the checkpoint allow-list;
+6. ``run_save_kills``: SIGKILL inside checkpoint saves (five points, max_keep_ckpts 1 and 2).
 
 Usage::
 
@@ -30,12 +32,11 @@ from typing import Any, Dict, List, Optional, Sequence
 
 HERE = osp.dirname(osp.abspath(__file__))
 ROOT = osp.dirname(osp.dirname(HERE))
-sys.path.insert(0, HERE)
+# The harness is the test suite's (tests/reliability/, imported there as ``reliability``); the
+# report runs the same code so that what it prints is what the tests assert.
+sys.path.insert(0, osp.join(ROOT, 'tests'))
 
-import cases  # noqa: E402
-import determinism  # noqa: E402
-import kill_resume  # noqa: E402
-import scan_loads  # noqa: E402
+from reliability import cases, determinism, kill_resume, scan_loads  # noqa: E402
 
 
 def _cell(text: Any, limit: int = 420) -> str:
@@ -74,11 +75,11 @@ def resume_section(results: List[Dict[str, Any]], threads: Dict[int, Any]) -> Li
     """The kill/resume tables and the explanation of the mechanism."""
     lines = [
         '## 1. Resume after SIGKILL', '',
-        'Command: `python tools/reliability/kill_resume.py --no-hook --torn` (all five '
+        'Command: `cd tests && python -m reliability.kill_resume --no-hook --torn` (all five '
         'toolboxes; `--toolboxes cls` for one). Each row is three `tools/train.py` processes '
         'on the demo config of the toolbox (`configs/demo/`, shortened by a derived config): '
         'an uninterrupted *reference* run; a run that parks after iteration *kill* '
-        '(`tools/reliability/kill_point.py`) and gets `SIGKILL` on its process group; and '
+        '(`tests/reliability/kill_point.py`) and gets `SIGKILL` on its process group; and '
         '`tools/train.py --resume auto` in the killed run\'s work dir. The final checkpoints '
         'are compared tensor by tensor (model weights and buffers, then optimizer state), '
         'the per-iteration losses after the resume point and the final validation metrics '
@@ -169,15 +170,13 @@ custom_hooks = [dict(type='uniformer_mm.ExactResumeHook')]
 randomness = dict(seed=0)
 ```
 
-Checkpoint files after a kill. mmengine's `CheckpointHook` deletes the oldest checkpoint
-beyond `max_keep_ckpts` *before* writing the new one, writes it in place (not atomically) and
-only then updates `last_checkpoint`. A kill during the write leaves a truncated newest file;
-with `max_keep_ckpts=1` nothing complete is left at all. `tools/train.py --resume` (no path)
-therefore picks the newest *complete* checkpoint itself (`uniformer_mm.cli.
-find_resume_checkpoint`: the newest `iter_*.pth` / `epoch_*.pth` or `last_checkpoint` target
-that is a complete zip archive), says which files it skipped, and refuses to start over
-silently when checkpoints exist but none is complete (row *newest checkpoint torn*; unit test
-`test_resume_auto_skips_torn_and_missing_checkpoints`). Keep `max_keep_ckpts >= 2`.
+Checkpoint files after a kill: section 7. `tools/train.py --resume` (no path) picks the
+newest *complete* checkpoint itself (`uniformer_mm.cli.find_resume_checkpoint`: the newest
+`iter_*.pth` / `epoch_*.pth` or `last_checkpoint` target that is a complete zip archive whose
+CRCs match), says which files it skipped (row *newest checkpoint torn*: a file torn by
+mmengine's in-place writer; unit test `test_resume_auto_skips_torn_and_missing_checkpoints`),
+and when none is complete sets the files aside (`<name>.incomplete`) with a warning and
+starts fresh, so that a requeued job does not fail forever.
 
 Bit-identity across processes also needs the same number of intra-op threads: CPU reductions
 are split per thread. Measured in this run (detection demo, same seed, 3 iterations): losses
@@ -188,8 +187,8 @@ are split per thread. Measured in this run (detection demo, same seed, 3 iterati
 def determinism_section(results: List[Dict[str, Any]]) -> List[str]:
     """Table of the same-seed runs."""
     lines = ['## 2. Determinism', '',
-             'Command: `python tools/reliability/determinism.py`. Per toolbox, three in-process '
-             '`Runner` trainings of the demo config (3 iterations, batch 2, '
+             'Command: `cd tests && python -m reliability.determinism`. Per toolbox, three '
+             'in-process `Runner` trainings of the demo config (3 iterations, batch 2, '
              '`randomness=dict(seed=..., deterministic=True)`, one thread): seed 0 twice and '
              'seed 1 once. Losses are the total training loss of each iteration, compared with '
              '`==`.', '',
@@ -208,7 +207,7 @@ def cases_section(outcomes: List[Any]) -> List[str]:
     """Table of every input case with the message the user sees."""
     lines = ['## 3. Bad, odd and unsafe input', '',
              'Command: part of `python tools/reliability/report.py`; the cases are defined in '
-             '`tools/reliability/cases.py`. The cases without an older test are run by '
+             '`tests/reliability/cases.py`. The cases without an older test are run by '
              '`tests/test_reliability.py::test_input_gives_the_outcome_the_issue_asks_for`; '
              'the others name the test that already covered them (checked to exist by '
              '`test_cases_covered_elsewhere_point_at_existing_tests`). A case passes when it '
@@ -238,10 +237,11 @@ def security_section(findings: List[Any], outcomes: List[Any]) -> List[str]:
     unsafe = [(c, o) for c, o in outcomes if c.unsafe]
     lines = ['## 4. Safe loading', '',
              '### Every deserialising call', '',
-             'Command: `python tools/reliability/scan_loads.py` (test: '
+             'Command: `cd tests && python -m reliability.scan_loads` (test: '
              '`test_no_load_without_weights_only_in_package_and_tools`; the scanner itself is '
-             'tested on a file with six unsafe calls). It parses `uniformer_mm/`, `tools/` and '
-             '`setup.py` and judges every `torch.load`, `load_state_dict_from_url` / `load_url`, '
+             'tested on a file with six unsafe calls). It parses `uniformer_mm/`, `tools/`, '
+             '`setup.py` and the harness `tests/reliability/` and judges every `torch.load`, '
+             '`load_state_dict_from_url` / `load_url`, '
              '`pickle.load(s)`, `torch.hub.load`, `torch.jit.load`, `numpy.load`, `yaml.load`, '
              '`mmengine.load` call. Every other path reads checkpoints through '
              '`uniformer_mm.checkpoint.load_checkpoint_file`.', '',
@@ -296,8 +296,12 @@ LEFT_TEXT = '''## 5. Limits and what is not covered
   state (and persistent workers from their start state).
 * Bit-identity holds for the same machine, thread count and library versions; it is not a
   property across hardware.
-* mmengine writes checkpoints in place and deletes old ones first (see section 1); with
-  `max_keep_ckpts=1` a kill during the write loses everything (`--resume` then says so).
+* Checkpoints are written atomically by `uniformer_mm.CheckpointHook`, which
+  `tools/train.py` puts in place of mmengine's; a run started another way with mmengine's
+  hook keeps mmengine's in-place writes (section 7). Best checkpoints (`save_best`) are
+  written atomically too; remote `out_dir` (object stores) use the store's own put.
+* Data-loader workers survive a process-group SIGTERM only when started by the `fork`
+  method (Linux's default): the fix runs in the main process before the fork.
 * The scan covers `uniformer_mm/`, `tools/` and `setup.py`, not the toolboxes' own code
   paths that uniformer_mm does not call (e.g. mmpretrain's model-zoo `get_model`).
 * A 2D checkpoint given to the 3D model is *inflated* by default (`pretrained2d=True`, the
@@ -323,7 +327,11 @@ checkpoint. In distributed runs the ranks agree on the stop (one all-reduce of a
 iteration), so a signal that reaches only some ranks, or reaches them in different iterations,
 still stops all of them after the same iteration, and every rank waits for rank 0's checkpoint
 before exiting. Data-loader workers, which a scheduler signals too, keep serving batches until
-the main process is done.
+the main process is done: torch's worker start-up installs a `SIGTERM` handler that kills a
+worker signalled by anyone but its parent (the run then died with `DataLoader worker ... is
+killed by signal: Terminated` and no checkpoint, typically when an iteration-based loop had
+just forked new workers for its next pass); the hook puts its own handler back in every worker
+forked while it is active.
 
 No training is lost either way; a *bit-identical* continuation also needs `ExactResumeHook`
 and, with data-loader workers in an epoch-based run, non-persistent ones: persistent workers
@@ -332,14 +340,64 @@ epoch, and a resume starts them afresh, so the random augmentations of the rest 
 differ (the data order does not).
 
 Tests (`tests/test_reliability.py`): an epoch-based run signalled in the middle of epoch 2
-(without data-loader workers, and with two whose process group is signalled too) writes that
+(without data-loader workers, and with two whose process group is signalled from another
+process, as `kill -- -PGID` does) writes that
 iteration's checkpoint, exits with 143, resumes inside epoch 2 and ends with bit-identical
 weights and optimizer state to an uninterrupted run; with
 `tools/dist_train.sh ... 2`, a `SIGTERM` sent to rank 1 only stops both ranks after the same
-iteration, and the resumed run again matches the uninterrupted one
-(`tools/reliability/kill_point.py`'s `SignalAtIterationHook` delivers the signal at a chosen
+iteration, and the resumed run again matches the uninterrupted one; an iteration-based run
+with two non-persistent workers whose process group gets `SIGTERM` right after the loader
+restarted (`test_group_sigterm_after_an_iteration_loop_restarted_its_data_loader`) saves, exits
+with 143 and resumes from that checkpoint
+(`tests/reliability/kill_point.py`'s `SignalAtIterationHook` delivers the signal at a chosen
 iteration, without a race).
 '''
+
+
+SAVE_KILL_TEXT = """## 7. Kills inside checkpoint saves
+
+mmengine 0.10.7's `CheckpointHook` removes the oldest checkpoint beyond `max_keep_ckpts`
+*before* it writes the new one, writes the new one in place, then `last_checkpoint` in place:
+a SIGKILL during the write (out-of-memory killer, node failure) leaves a truncated newest file
+and, with `max_keep_ckpts=1`, no complete one. `uniformer_mm.CheckpointHook`
+(`uniformer_mm/engine/checkpoint_hook.py`; same arguments; `tools/train.py` puts it in place
+of mmengine's in every config) writes a temporary file in the same directory, `fsync`s it,
+renames it (atomic), syncs the directory, then replaces `last_checkpoint` the same way, and
+only then removes old checkpoints (recorded in the new checkpoint, so that a run resumed after
+a kill before the removal removes them). A stop signal's checkpoint
+(`PreemptionCheckpointHook`) is written the same way. A failed write (disk full, read-only
+work dir) stops the run with one `error:` line naming the file and the fix, the older
+checkpoints untouched; with a stop signal the run still exits with 143
+(`test_sigterm_with_a_full_disk_exits_143_and_keeps_the_saved_checkpoint`).
+
+Command: `cd tests && python -m reliability.kill_resume` (function `run_save_kills`). The cls
+demo with a checkpoint after every iteration; one run is SIGKILLed inside a save at each point
+below in turn (fault points of `tests/reliability/kill_point.py` kill the process at that step
+of the write) and resumed with `--resume` after each kill; the last resume trains to the end
+and its final checkpoint is compared tensor by tensor with an uninterrupted run's.
+`tests/test_reliability.py::test_sigkill_inside_checkpoint_saves_then_resume_gives_the_same_\
+weights` runs the `max_keep_ckpts=1` chain.
+"""
+
+
+def save_kill_section(results: List[Dict[str, Any]]) -> List[str]:
+    """The kill-inside-save chains."""
+    lines = [SAVE_KILL_TEXT, '| max_keep_ckpts | killed at | state on disk at the kill | '
+             'files after the kill | resumed from | verdict |', '|---|---|---|---|---|---|']
+    for r in results:
+        for i, step in enumerate(r['steps'][:-1]):
+            nxt = r['steps'][i + 1]
+            ok = nxt['resumed_from'] == r['expected_resumed_from'][i + 1]
+            lines.append(f"| {r['max_keep']} | {step['kill']} | {step['what']} | "
+                         f"{_cell(', '.join(step['files']), 160)} | iteration "
+                         f"{nxt['resumed_from']} | {'newest complete' if ok else '**WRONG**'} |")
+        w = r.get('weights') or {}
+        lines.append(f"| {r['max_keep']} | (end) | final weights vs uninterrupted run | | | "
+                     f"{'**identical**' if r.get('passed') else '**FAILED**'} "
+                     f"({w.get('state_dict', {}).get('different', '?')} model / "
+                     f"{w.get('optimizer', {}).get('different', '?')} optimizer entries "
+                     'differ) |')
+    return lines
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -356,6 +414,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     env = environment()
 
     resume: List[Dict[str, Any]] = []
+    save_kills: List[Dict[str, Any]] = []
     deterministic: List[Dict[str, Any]] = []
     threads: Dict[int, Any] = {}
     if not args.quick:
@@ -368,6 +427,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                                osp.join(args.work_dir, 'kill_resume'),
                                                torn=True))
         print(kill_resume.summary_line(resume[-1]), flush=True)
+        for keep in (1, 2):
+            save_kills.append(kill_resume.run_save_kills(
+                data, osp.join(args.work_dir, 'kill_resume'), max_keep=keep))
+            print('save kills, max_keep_ckpts', keep, save_kills[-1]['passed'], flush=True)
         for name in determinism.CONFIGS:
             deterministic.append(determinism.check(name, data,
                                                    osp.join(args.work_dir, 'determinism')))
@@ -383,7 +446,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         outcomes = [(c, cases.run_case(c, ctx)) for c in cases.CASES]
     findings = scan_loads.scan()
 
-    lines = ['# Reliability and security report (issue 9)', '',
+    lines = ['# Reliability and security report (issues 9 and 17)', '',
              f'Generated by `python tools/reliability/report.py` in '
              f'{(time.time() - start) / 60:.0f} min on {env["date"]}: commit {env["commit"]}, '
              f'{env["cpu_count"]} CPU cores ({env["machine"]}), Python {env["python"]}, torch '
@@ -392,9 +455,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
              f'{env["mmpose"]}, mmaction2 {env["mmaction"]}. Data: the demo data sets of '
              '`tools/demo/make_data.py` (generated, fixed seed). Everything below is this '
              "run's output; the text between the tables explains it.", '',
-             'Fast versions of each check run in `tests/test_reliability.py` (about 80 s: one '
-             'SIGKILL/resume, determinism for three toolboxes, every case not covered by an '
-             'older test, the scans).', '']
+             'Fast versions of each check run in `tests/test_reliability.py`: one SIGKILL/'
+             'resume, one chain of SIGKILLs inside checkpoint saves, stop signals (with '
+             'data-loader workers signalled from outside, with a full disk), determinism for '
+             'three toolboxes, every case not covered by an older test, the scans.', '']
     if resume:
         lines += resume_section(resume, threads) + ['']
     if deterministic:
@@ -404,16 +468,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     lines += [f'The payload file used above runs its code when opened with '
               f'`weights_only=False`: {"yes (checked in this run)" if live else "NO"}.', '']
     lines += [LEFT_TEXT, STOP_TEXT]
+    if save_kills:
+        lines += save_kill_section(save_kills)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     with open(args.out, 'w', encoding='utf-8') as f:
         f.write('\n'.join(lines).rstrip() + '\n')
     with open(osp.join(args.work_dir, 'report.json'), 'w', encoding='utf-8') as f:
-        json.dump(dict(env=env, resume=resume, determinism=deterministic,
+        json.dump(dict(env=env, resume=resume, save_kills=save_kills, determinism=deterministic,
                        cases=[dict(key=c.key, passed=o.passed, error=o.error,
                                    message=o.message, problems=o.problems)
                               for c, o in outcomes],
                        scan=[f.__dict__ for f in findings]), f, indent=1, default=str)
     failed = ([r['toolbox'] for r in resume if r['hook'] and not r['passed']] +
+              [f"save kills keep {r['max_keep']}" for r in save_kills if not r['passed']] +
               [r['toolbox'] for r in deterministic
                if not (r['identical'] and r['other_seed_differs'])] +
               [c.key for c, o in outcomes if not o.passed] +

@@ -4,16 +4,17 @@
 into errors that say what to do; :func:`toolbox_of` names the toolbox a config runs under
 (its ``default_scope``); :func:`class_names` finds the names to draw or print.
 """
+import logging
 import os
 import os.path as osp
 import re
-from typing import Optional
+from typing import Any, List, Optional, Tuple
 
 from mmengine.config import Config
 
 from ..registry import TOOLBOXES, MissingToolboxError, require_toolbox
 
-__all__ = ['load_config', 'toolbox_of', 'class_names']
+__all__ = ['load_config', 'toolbox_of', 'class_names', 'warn_unknown_options']
 
 # default_scope -> import name of the toolbox (they coincide for the five toolboxes)
 _SCOPES = {'mmpretrain', 'mmdet', 'mmseg', 'mmpose', 'mmaction'}
@@ -42,6 +43,7 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
                 require_toolbox(scope, f'config {path!r} (it inherits from {scope}::)')
     cfg = Config.fromfile(path)
     if cfg_options:
+        warn_unknown_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     scope = cfg.get('default_scope')
     if scope in _SCOPES:
@@ -73,3 +75,48 @@ def class_names(cfg: Config, checkpoint_meta: Optional[dict] = None) -> Optional
     if metainfo.get('classes'):
         return list(metainfo['classes'])
     return list(cfg['classes']) if cfg.get('classes') else None
+
+
+def _missing_part(cfg: Any, key: str) -> Optional[Tuple[str, List[str]]]:
+    """``(the first part of the dotted key that the config lacks, the names there)``."""
+    node: Any = cfg
+    done: List[str] = []
+    for part in key.split('.'):
+        if hasattr(node, 'keys') and hasattr(node, '__getitem__'):  # Config, ConfigDict
+            if part not in node:
+                return '.'.join(done + [part]), [str(k) for k in node]
+            node = node[part]
+        elif isinstance(node, (list, tuple)) and part.lstrip('-').isdigit():
+            if not -len(node) <= int(part) < len(node):
+                return '.'.join(done + [part]), [str(i) for i in range(len(node))]
+            node = node[int(part)]
+        else:
+            return None  # a leaf replaced by a dict: mmengine's business
+        done.append(part)
+    return None
+
+
+def warn_unknown_options(cfg: Config, cfg_options: dict) -> List[str]:
+    """Warn about ``--cfg-options`` keys the config does not have (a typo is otherwise added
+    as a new, unused setting and silently ignored); returns the warnings.
+
+    New keys stay allowed (some settings are legitimately absent from a config); the warning
+    names the closest existing key.
+    """
+    import difflib
+
+    from mmengine.logging import print_log
+    warnings = []
+    for key in cfg_options:
+        missing = _missing_part(cfg, str(key))
+        if missing is None:
+            continue
+        part, names = missing
+        close = difflib.get_close_matches(part.split('.')[-1], names, n=1)
+        parent = part.rpartition('.')[0]
+        hint = f'; did you mean {(parent + "." if parent else "") + close[0]!r}?' if close else ''
+        warnings.append(f'--cfg-options {key}: the config has no {part!r}, so this adds a new '
+                        f'setting, which nothing may read{hint}')
+    for w in warnings:
+        print_log(w, logger='current', level=logging.WARNING)
+    return warnings

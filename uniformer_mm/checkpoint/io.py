@@ -6,11 +6,13 @@ few non-tensor objects besides their weights, so exactly those are allowed here 
 else; ``weights_only=False`` is never used.
 """
 import argparse
+import hashlib
 import importlib
 import os
 import os.path as osp
 import pickle
 import re
+import stat
 import zipfile
 from typing import Any, Callable, Dict, List, Optional, Union
 
@@ -20,7 +22,7 @@ import torch
 __all__ = [
     'CheckpointError', 'UnsafeCheckpointError', 'CorruptCheckpointError',
     'official_checkpoint_globals', 'mmengine_checkpoint_globals', 'load_checkpoint_file',
-    'explain_load_error'
+    'explain_load_error', 'check_archive', 'url_cache_name', 'download_checkpoint'
 ]
 
 PathLike = Union[str, 'os.PathLike[str]']
@@ -158,8 +160,9 @@ def _corrupt(filename: str, err: BaseException) -> CorruptCheckpointError:
 
 
 #: Exceptions of ``torch.load`` that mean a damaged or foreign file (besides refusals).
+# IndexError: what the legacy unpickler raises on some foreign files (a text file renamed .pth).
 _DAMAGE = (pickle.UnpicklingError, RuntimeError, EOFError, KeyError, ValueError,
-           zipfile.BadZipFile, UnicodeDecodeError, OSError)
+           zipfile.BadZipFile, UnicodeDecodeError, OSError, IndexError)
 
 
 def explain_load_error(filename: str, err: BaseException,
@@ -193,25 +196,122 @@ def explain_load_error(filename: str, err: BaseException,
     return _corrupt(filename, err)
 
 
+#: A name carrying the start of the file's sha256 (torch hub's ``name-<hex>.pth`` convention).
+_HASH_IN_NAME = re.compile(r'-([a-f0-9]{6,})\.')
+
+
+def url_cache_name(url: str) -> str:
+    """The cache file name of a checkpoint URL: unique per whole URL.
+
+    ``http://a/model.pth`` and ``http://b/model.pth`` are different files, so the name is the
+    URL's file name with a digest of the whole URL before its extension
+    (``model.3fa2c1d0e5b6a7c8.pth``); a hash in the original name (``resnet50-0676ba61.pth``)
+    stays where torch hub's check looks for it.
+    """
+    base = osp.basename(url.split('?')[0].split('#')[0]) or 'checkpoint.pth'
+    stem, ext = osp.splitext(base)
+    key = hashlib.sha256(url.encode('utf-8')).hexdigest()[:16]
+    return f'{stem}.{key}{ext}'
+
+
+def download_checkpoint(url: str, model_dir: Optional[str] = None) -> str:
+    """Download ``url`` once into ``model_dir`` (default ``torch.hub.get_dir()/checkpoints``)
+    under :func:`url_cache_name`, verifying the sha256 prefix its file name carries, if any.
+
+    Returns:
+        str: The local file.
+    """
+    cache = model_dir or osp.join(torch.hub.get_dir(), 'checkpoints')
+    os.makedirs(cache, exist_ok=True)
+    dst = osp.join(cache, url_cache_name(url))
+    if osp.isfile(dst):
+        return dst
+    match = _HASH_IN_NAME.search(osp.basename(url.split('?')[0]))
+    try:
+        torch.hub.download_url_to_file(url, dst, hash_prefix=match.group(1) if match else None,
+                                       progress=True)
+    except RuntimeError as e:
+        if 'invalid hash value' not in str(e):
+            raise
+        raise CorruptCheckpointError(
+            f'the file downloaded from {url} does not match the sha256 prefix '
+            f'{match.group(1)!r} in its name ({e}): the download is damaged or the file on the '
+            'server was replaced. Nothing was cached; download it again, or ask the publisher '
+            'for the right file.') from None
+    return dst
+
+
+def _not_a_file(filename: str) -> Exception:
+    """The error for a checkpoint path that is not a regular file (or does not exist)."""
+    try:
+        mode = os.stat(filename).st_mode
+    except FileNotFoundError:
+        return FileNotFoundError(f'checkpoint file {filename!r} does not exist')
+    except OSError as e:
+        return CorruptCheckpointError(f'cannot access checkpoint {filename!r}: {e.strerror}')
+    kind = ('a directory' if stat.S_ISDIR(mode) else 'a FIFO (named pipe)' if stat.S_ISFIFO(mode)
+            else 'a socket' if stat.S_ISSOCK(mode) else 'a device' if
+            stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else 'not a regular file')
+    hint = ('; give the .pth file inside it' if stat.S_ISDIR(mode) else
+            '; give a checkpoint file (a FIFO would be read forever)')
+    return CorruptCheckpointError(f'checkpoint {filename!r} is {kind}, not a checkpoint file'
+                                  f'{hint}')
+
+
 def _local_path(filename: str) -> str:
     """Resolve ``filename`` to a local file, downloading ``http(s)://`` URLs into torch's cache."""
     if filename.startswith(('http://', 'https://')):
         # Downloaded once into the torch hub cache, then read by the same safe loader as local
         # files (torch.hub.load_state_dict_from_url would not apply our allow-list).
-        cache = osp.join(torch.hub.get_dir(), 'checkpoints')
-        os.makedirs(cache, exist_ok=True)
-        dst = osp.join(cache, osp.basename(filename.split('?')[0]))
-        if not osp.isfile(dst):
-            torch.hub.download_url_to_file(filename, dst, progress=True)
-        return dst
+        return download_checkpoint(filename)
     if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint file {filename!r} does not exist')
+        raise _not_a_file(filename)
     return filename
 
 
+#: A zip entry of a torch checkpoint is stored uncompressed, so the data an archive declares is
+#: about its size; a deflate "zip bomb" declares orders of magnitude more. Generous bound:
+MAX_DECLARED_RATIO = 8
+_DECLARED_SLACK = 64 << 20  # and 64 MB, for tiny files
+
+
+def check_archive(filename: str, verify_crc: bool = False) -> None:
+    """Refuse a zip checkpoint that declares far more data than the file holds, or (with
+    ``verify_crc``) whose data does not match the archive's CRCs.
+
+    Both run before anything is unpickled. The CRC check reads the whole file: it is done
+    where a checkpoint is trusted for resuming training (a flipped byte in a tensor would
+    otherwise load and resume silently). Legacy (non-zip) files are not checked here.
+
+    Raises:
+        CorruptCheckpointError: Naming the file, what is wrong and what to do.
+    """
+    if not zipfile.is_zipfile(filename):
+        return
+    size = osp.getsize(filename)
+    try:
+        with zipfile.ZipFile(filename) as zf:
+            declared = sum(info.file_size for info in zf.infolist())
+            bomb = declared > MAX_DECLARED_RATIO * size + _DECLARED_SLACK
+            bad = zf.testzip() if verify_crc and not bomb else None
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError) as e:
+        raise _corrupt(filename, e) from e
+    if bomb:
+        raise CorruptCheckpointError(
+            f'Refusing to read {filename!r}: the {size / 2**20:.1f} MB archive declares '
+            f'{declared / 2**30:.2f} GB of data (compressed entries; PyTorch writes '
+            'checkpoints uncompressed), so reading it would inflate far beyond the file: a '
+            'damaged or malicious file. Download the checkpoint again from its release.')
+    if bad is not None:
+        raise CorruptCheckpointError(
+            f'checkpoint {filename!r} is corrupted: the data of {bad!r} does not match its '
+            'CRC (a flipped byte on disk or in transfer). Resume from an older checkpoint '
+            '(--resume PATH) or copy/download the file again.')
+
+
 def load_checkpoint_file(filename: PathLike,
-                         map_location: Union[str, torch.device, Callable, None] = 'cpu'
-                         ) -> Dict[str, Any]:
+                         map_location: Union[str, torch.device, Callable, None] = 'cpu',
+                         verify_crc: bool = False, mmap: bool = False) -> Dict[str, Any]:
     """Read a checkpoint with ``weights_only=True`` and the official-release allow-list.
 
     Args:
@@ -219,6 +319,9 @@ def load_checkpoint_file(filename: PathLike,
             ``torch.hub.get_dir()/checkpoints``).
         map_location (str | torch.device | callable, optional): As in :func:`torch.load`.
             Defaults to ``'cpu'``.
+        verify_crc (bool): Check the archive's CRCs first (reads the file twice; for
+            checkpoints trusted for resuming). Defaults to False.
+        mmap (bool): Map tensors instead of reading them (cheap look at a file's structure).
 
     Returns:
         dict: The unpickled checkpoint, as stored (not unwrapped; see
@@ -228,12 +331,15 @@ def load_checkpoint_file(filename: PathLike,
         FileNotFoundError: The file does not exist.
         UnsafeCheckpointError: The file pickles something outside
             :func:`official_checkpoint_globals`; the message names it.
-        CorruptCheckpointError: The file is empty, truncated or not a checkpoint.
+        CorruptCheckpointError: The file is empty, truncated, not a checkpoint (a directory,
+            a FIFO ...), declares far more data than it holds, or fails ``verify_crc``.
     """
     filename = _local_path(os.fspath(filename))
+    check_archive(filename, verify_crc=verify_crc)
     try:
         with torch.serialization.safe_globals(official_checkpoint_globals()):
-            ckpt = torch.load(filename, map_location=map_location, weights_only=True)
+            ckpt = torch.load(filename, map_location=map_location, weights_only=True,
+                              mmap=mmap and zipfile.is_zipfile(filename))
     except Exception as e:  # noqa: BLE001  (classified below; anything else is re-raised)
         err = explain_load_error(filename, e)
         if err is None:

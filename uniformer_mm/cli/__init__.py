@@ -5,23 +5,29 @@
 * :mod:`.console` -- known third-party messages kept off the tools' console.
 * :mod:`.config` -- config editing behind the flags (``--amp``, ``--show-dir``, ``--tta``, ...).
 * :mod:`.data` -- dataset paths checked before any toolbox code runs.
-* :mod:`.resume` -- which checkpoint ``--resume`` continues from.
+* :mod:`.resume` -- which checkpoint ``--resume`` continues from, checked before reading.
+* :mod:`.lock` -- one training run per work dir.
 
 Reading configs and building / loading models is :mod:`uniformer_mm.apis`. Importing this
 package takes seconds (torch, mmengine): tools import it after parsing their arguments where
 ``--help`` should stay instant.
 """
-from .config import (add_dump_results, enable_amp, enable_auto_scale_lr, enable_tta,
-                     enable_visualization, fall_back_to_fp32_without_accelerator,
-                     make_interruptible, set_work_dir)
+from .config import (add_dump_results, check_train_cfg, enable_amp, enable_auto_scale_lr,
+                     enable_tta, enable_visualization, fall_back_to_fp32_without_accelerator,
+                     make_crash_safe, make_interruptible, set_work_dir)
 from .console import quiet_known_messages
 from .data import check_data_paths
 from .errors import USER_ERRORS, exit_on_error
 from .launch import apply_launch_args, parse_cfg_options, setup_cpu_distributed
-from .resume import find_resume_checkpoint
+from .lock import WorkDirInUseError, work_dir_lock
+from .resume import (ResumeError, check_resume_file, explain_resume_failures,
+                     find_resume_checkpoint)
 
 __all__ = ['USER_ERRORS', 'exit_on_error', 'parse_cfg_options', 'apply_launch_args',
            'setup_cpu_distributed', 'set_work_dir', 'enable_amp',
-           'fall_back_to_fp32_without_accelerator', 'make_interruptible',
+           'fall_back_to_fp32_without_accelerator', 'make_interruptible', 'make_crash_safe',
+           'check_train_cfg',
            'enable_auto_scale_lr', 'enable_visualization', 'enable_tta', 'add_dump_results',
-           'check_data_paths', 'find_resume_checkpoint', 'quiet_known_messages']
+           'check_data_paths', 'find_resume_checkpoint', 'check_resume_file',
+           'explain_resume_failures', 'ResumeError', 'work_dir_lock', 'WorkDirInUseError',
+           'quiet_known_messages']

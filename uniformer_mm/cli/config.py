@@ -11,7 +11,8 @@ from mmengine.config import Config, ConfigDict
 from ..apis.config import class_names, toolbox_of
 
 __all__ = ['set_work_dir', 'enable_amp', 'fall_back_to_fp32_without_accelerator',
-           'make_interruptible', 'enable_auto_scale_lr', 'enable_visualization', 'enable_tta',
+           'make_interruptible', 'make_crash_safe', 'check_train_cfg',
+           'enable_auto_scale_lr', 'enable_visualization', 'enable_tta',
            'add_dump_results']
 
 
@@ -80,6 +81,49 @@ def make_interruptible(cfg: Config) -> None:
     hooks = list(cfg.get('custom_hooks') or [])
     if not any(str(h.get('type', '')).endswith('PreemptionCheckpointHook') for h in hooks):
         cfg.custom_hooks = [*hooks, dict(type='uniformer_mm.PreemptionCheckpointHook')]
+
+
+def make_crash_safe(cfg: Config) -> None:
+    """Checkpoints that survive a kill at any moment, and a stop on a diverged loss.
+
+    The config's checkpoint hook (mmengine's ``CheckpointHook``, what every toolbox's
+    ``default_runtime`` uses) becomes :class:`~uniformer_mm.engine.CheckpointHook` (same
+    arguments; atomic writes, old checkpoints removed only after the new one is complete),
+    and every run gets :class:`~uniformer_mm.engine.NonFiniteLossHook` unless the config
+    already has one. A checkpoint hook of another type is left alone.
+    """
+    hook = (cfg.get('default_hooks') or {}).get('checkpoint')
+    if isinstance(hook, dict) and str(hook.get('type', '')).split('.')[-1] == 'CheckpointHook' \
+            and not str(hook.get('type')).startswith('uniformer_mm.'):
+        hook['type'] = 'uniformer_mm.CheckpointHook'
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(str(h.get('type', '')).endswith('NonFiniteLossHook') for h in hooks):
+        cfg.custom_hooks = [*hooks, dict(type='uniformer_mm.NonFiniteLossHook')]
+
+
+def check_train_cfg(cfg: Config) -> None:
+    """Refuse a training schedule that would end at once (``max_iters=-5`` trained nothing and
+    exited 0).
+
+    Raises:
+        ValueError: Naming the setting, its value and the fix.
+    """
+    train_cfg = cfg.get('train_cfg')
+    if not isinstance(train_cfg, dict):
+        raise ValueError('the config has no train_cfg (e.g. train_cfg = dict(by_epoch=True, '
+                         'max_epochs=300, val_interval=1)); it cannot be trained')
+    for key in ('max_iters', 'max_epochs'):
+        if key not in train_cfg:
+            continue
+        value = train_cfg[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(
+                f'train_cfg.{key}={value!r}: the length of training must be a positive '
+                f'integer; fix the config or pass e.g. --cfg-options train_cfg.{key}=100')
+    interval = train_cfg.get('val_interval', 1)
+    if isinstance(interval, bool) or not isinstance(interval, int) or interval <= 0:
+        raise ValueError(f'train_cfg.val_interval={interval!r}: must be a positive integer '
+                         '(validate every N epochs / iterations)')
 
 
 def enable_auto_scale_lr(cfg: Config) -> None:

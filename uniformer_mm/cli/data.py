@@ -6,6 +6,28 @@ from mmengine.config import Config
 
 __all__ = ['check_data_paths']
 
+def _json_problem(path: str) -> str:
+    """Why a JSON annotation file is certainly damaged ('' if it looks whole).
+
+    Only the ends are read (COCO's train annotations are 450 MB): a file cut short by an
+    interrupted download or copy does not end with the ``}`` / ``]`` it began with.
+    """
+    size = osp.getsize(path)
+    if size == 0:
+        return 'the file is empty (0 bytes)'
+    with open(path, 'rb') as f:
+        head = f.read(64).lstrip()
+        f.seek(max(0, size - 64))
+        tail = f.read().rstrip()
+    pairs = {b'{': b'}', b'[': b']'}
+    first = head[:1]
+    if first not in pairs:
+        return f'it does not start like JSON ({head[:16]!r})'
+    if not tail.endswith(pairs[first]):
+        return (f'it is truncated ({size} bytes, ends with {tail[-16:]!r} instead of '
+                f'{pairs[first].decode()!r})')
+    return ''
+
 
 def _dataset_dicts(dataset: Any, where: str) -> list:
     """``(config key, dataset dict)`` of a dataset config and of the datasets it wraps."""
@@ -36,8 +58,9 @@ def check_data_paths(cfg: Config, splits: tuple = ('train', 'val', 'test')) -> N
 
     Raises:
         FileNotFoundError: Naming the config key, the path and how to fix it.
+        ValueError: A JSON annotation file is empty or truncated (naming it).
     """
-    missing = []
+    missing, damaged = [], []
     for split in splits:
         loader = cfg.get(f'{split}_dataloader')
         if not isinstance(loader, dict):
@@ -63,6 +86,10 @@ def check_data_paths(cfg: Config, splits: tuple = ('train', 'val', 'test')) -> N
                     continue
                 if not osp.exists(full):
                     missing.append(f'{name} = {path!r} (resolved: {full!r})')
+                elif name.endswith('.ann_file') and full.endswith('.json'):
+                    problem = _json_problem(full)
+                    if problem:
+                        damaged.append(f'{name} = {full!r}: {problem}')
             # Files a transform reads besides the samples (token labeling's dense labels).
             for i, t in enumerate(ds.get('pipeline') or []):
                 label_root = t.get('label_root') if isinstance(t, dict) else None
@@ -70,6 +97,11 @@ def check_data_paths(cfg: Config, splits: tuple = ('train', 'val', 'test')) -> N
                         and str(t.get('type', '')).endswith('LoadTokenLabel')
                         and not osp.isdir(label_root)):
                     missing.append(f'{key}.pipeline.{i}.label_root = {label_root!r}')
+    if damaged:
+        raise ValueError(
+            'an annotation file of the config is damaged:\n  ' + '\n  '.join(damaged) +
+            '\nFix: download or generate it again (a copy interrupted half-way looks like '
+            'this).')
     if missing:
         raise FileNotFoundError(
             'the config points at data that does not exist:\n  ' + '\n  '.join(missing) +

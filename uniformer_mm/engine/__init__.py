@@ -1,5 +1,7 @@
 """Training helpers registered in uniformer_mm's engine registries (optimizer constructors,
 hooks, loops)."""
-from .hooks import ExactResumeHook, PreemptionCheckpointHook  # noqa: F401  (issue 9)
+from .checkpoint_hook import CheckpointHook  # noqa: F401  (crash-consistent checkpoints)
+from .hooks import (ExactResumeHook, NonFiniteLossHook,  # noqa: F401
+                    PreemptionCheckpointHook)
 from .loops import EpochBasedTrainLoop  # noqa: F401  (mid-epoch resume)
-from .optimizers import LayerDecayOptimWrapperConstructor  # noqa: F401  (issue 3)
+from .optimizers import LayerDecayOptimWrapperConstructor  # noqa: F401

@@ -22,18 +22,18 @@ training on batch ``i`` is then the same in both runs. Data-loader workers need 
 seeds each one from ``seed + worker_id`` when it starts, and the replay repeats their work.
 
 :class:`PreemptionCheckpointHook` writes that mid-epoch checkpoint when a scheduler (or the
-user) asks the job to stop, so that a preempted run loses nothing.
+user) asks the job to stop, so that a preempted run loses nothing. :class:`NonFiniteLossHook`
+stops a run whose loss became NaN or infinite. (Crash-consistent checkpoint writes:
+:mod:`.checkpoint_hook`.)
 """
 import os
-import os.path as osp
 import random
 import signal
 import threading
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence
 
 import numpy as np
 import torch
-from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.runner import IterBasedTrainLoop
@@ -41,7 +41,7 @@ from mmengine.runner import IterBasedTrainLoop
 from ..registry import HOOKS
 
 __all__ = ['ExactResumeHook', 'PreemptionCheckpointHook', 'TrainingInterrupted',
-           'seed_for_batch']
+           'NonFiniteLossHook', 'TrainingDiverged', 'seed_for_batch']
 
 
 def seed_for_batch(seed: int, index: int) -> int:
@@ -126,7 +126,7 @@ class TrainingInterrupted(SystemExit):
     """Raised by :class:`PreemptionCheckpointHook` once the checkpoint is written; exits with
     ``128 + signal number`` (the shell's convention for a death by that signal)."""
 
-    def __init__(self, signum: int, checkpoint: str) -> None:
+    def __init__(self, signum: int, checkpoint: Optional[str]) -> None:
         self.signum = signum
         self.checkpoint = checkpoint
         super().__init__(128 + signum)
@@ -140,7 +140,9 @@ class PreemptionCheckpointHook(Hook):
     ``--signal``, e.g. ``USR1@90``) to a job that is preempted or reaches its time limit, and
     kills it after a grace period; ``Ctrl-C`` sends ``SIGINT``. On one of ``signals`` the hook
     lets the current iteration finish, writes ``<work_dir>/iter_<N>.pth`` (and
-    ``last_checkpoint``) and ends the run with exit code ``128 + signal``; ``--resume``
+    ``last_checkpoint``; atomically, see :mod:`.checkpoint_hook`) and ends the run with exit
+    code ``128 + signal`` (also when the checkpoint cannot be written, e.g. on a full disk:
+    the error is logged and the checkpoints written before stay); ``--resume``
     continues from that iteration, mid-epoch included with
     :class:`~uniformer_mm.engine.EpochBasedTrainLoop`. A second ``SIGINT`` interrupts at once,
     for a user who does not want to wait for the checkpoint. In distributed training the ranks
@@ -164,6 +166,7 @@ class PreemptionCheckpointHook(Hook):
         self.signals = tuple(signals)
         self.received: Optional[int] = None
         self._previous: dict = {}
+        self._restore_workers: Optional[Callable[[], None]] = None
         self._pid = os.getpid()
         # Installed now, while the Runner is built: mmengine builds the train loop (and with
         # it the data-loader workers of an iteration-based loop) before any before_* hook,
@@ -181,6 +184,7 @@ class PreemptionCheckpointHook(Hook):
         for name in self.signals:
             sig = getattr(signal, name)
             self._previous[sig] = signal.signal(sig, self._handle)
+        self._restore_workers = _keep_workers_serving(self._handle, self._previous)
 
     def _handle(self, signum: int, frame: Any) -> None:
         if os.getpid() != self._pid:
@@ -209,6 +213,9 @@ class PreemptionCheckpointHook(Hook):
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         self._previous.clear()
+        if self._restore_workers is not None:
+            self._restore_workers()
+            self._restore_workers = None
 
     def _stop_requested(self) -> Optional[int]:
         """The signal to stop for, agreed by every rank (the largest received)."""
@@ -226,17 +233,139 @@ class PreemptionCheckpointHook(Hook):
         if signum is None:
             return
         from mmengine.dist import barrier
+
+        from .checkpoint_hook import (CheckpointSaveError, newest_checkpoint,
+                                      save_checkpoint_atomically, write_last_checkpoint)
         name = f'iter_{runner.iter + 1}.pth'
-        runner.save_checkpoint(runner.work_dir, name, by_epoch=False)
-        path = osp.join(runner.work_dir, name)
-        if is_main_process():
-            with open(osp.join(runner.work_dir, 'last_checkpoint'), 'w', encoding='utf-8') as f:
-                f.write(path)
+        stopped = (f'stopped by {signal.Signals(signum).name} after iteration '
+                   f'{runner.iter + 1} (epoch {runner.epoch + 1})')
+        path: Optional[str] = None
+        try:
+            # Atomic (a second, harder kill during the write leaves the older checkpoints)
+            path = save_checkpoint_atomically(runner, runner.work_dir, name, by_epoch=False)
+            write_last_checkpoint(runner.work_dir, path)
+        except CheckpointSaveError as e:
+            # Disk full, read-only dir: the stop still happens with the promised exit code,
+            # and what was saved before stays (the message names it).
+            previous = newest_checkpoint(runner)
+            print_log(f'{stopped}, but {e} Newest checkpoint: {previous or "none"}.',
+                      logger='current', level=40)
+            path = None
         barrier()  # every rank waits for the file before any exits (launchers kill the rest)
-        print_log(f'stopped by {signal.Signals(signum).name} after iteration {runner.iter + 1}'
-                  f' (epoch {runner.epoch + 1}); checkpoint: {path}. Continue with '
-                  '`tools/train.py CONFIG --resume`.', logger='current', level=30)
+        if path is not None:
+            print_log(f'{stopped}; checkpoint: {path}. Continue with '
+                      '`tools/train.py CONFIG --resume`.', logger='current', level=30)
         raise TrainingInterrupted(signum, path)
+
+
+def _keep_workers_serving(handler: Callable, signals: Dict[int, Any]
+                          ) -> Optional[Callable[[], None]]:
+    """Let data-loader workers started from now on survive the stop signals.
+
+    A scheduler signals every process of the job (``kill -- -PGID``, Slurm), the workers
+    included. torch's worker start-up (``_set_worker_signal_handlers``) installs a C handler
+    that re-raises ``SIGTERM`` from anyone but the worker's parent, so the worker dies and the
+    main process fails in the middle of the iteration it is finishing (``DataLoader worker
+    ... is killed by signal: Terminated``), most visibly when an iteration-based loop has just
+    restarted its data loader. Workers that the main process forks after this call put
+    ``handler`` back (it ignores the signal outside the main process); they still exit when
+    the main process shuts them down, when it exits (multiprocessing then terminates them:
+    a flag in shared memory, set at exit, tells them to go) and when it dies (torch's worker
+    watchdog).
+
+    Returns:
+        callable | None: Restores torch's function; None if torch has no such function.
+    """
+    try:
+        from torch.utils.data._utils import signal_handling
+    except ImportError:  # pragma: no cover - other torch layouts
+        return None
+    original = getattr(signal_handling, '_set_worker_signal_handlers', None)
+    if original is None or getattr(original, '_uniformer_mm', False):
+        return None
+    exiting = _main_exiting()
+
+    def in_worker(signum: int, frame: Any) -> None:
+        if exiting.value:
+            # The main process is exiting and terminates its daemon children (multiprocessing
+            # does that at exit, with SIGTERM): go, as torch's own handler would.
+            os._exit(0)
+        handler(signum, frame)
+
+    def set_worker_signal_handlers(*args: Any, **kwargs: Any) -> None:
+        original(*args, **kwargs)
+        for sig in signals:
+            signal.signal(sig, in_worker)
+
+    set_worker_signal_handlers._uniformer_mm = True  # type: ignore[attr-defined]
+    signal_handling._set_worker_signal_handlers = set_worker_signal_handlers
+
+    def restore() -> None:
+        signal_handling._set_worker_signal_handlers = original
+
+    return restore
+
+
+_EXITING: Any = None
+
+
+def _main_exiting() -> Any:
+    """A flag shared with forked workers (set in shared memory when this process exits)."""
+    global _EXITING
+    if _EXITING is None:
+        import atexit
+        import multiprocessing
+        _EXITING = multiprocessing.RawValue('b', 0)
+        # Runs before multiprocessing's own exit handler (atexit is last-in, first-out), which
+        # terminates the daemon workers and then waits for them.
+        atexit.register(lambda: setattr(_EXITING, 'value', 1))
+    return _EXITING
+
+
+class TrainingDiverged(SystemExit):
+    """Raised by :class:`NonFiniteLossHook`: exits with status 1 and its one-line message."""
+
+
+@HOOKS.register_module()
+class NonFiniteLossHook(Hook):
+    """Stop a run whose loss became NaN or infinite, naming the iteration.
+
+    Without it a diverged run keeps training on NaN weights (and exits 0); its later
+    checkpoints are useless. The check runs after every iteration on the logged total loss
+    (``outputs['loss']``); in distributed training the ranks agree (one tiny all-reduce), so
+    all stop together. ``tools/train.py`` adds this hook to every run.
+
+    Raises:
+        TrainingDiverged: ``error: the training loss is nan at iteration N ...`` (exit 1).
+    """
+
+    priority = 'VERY_HIGH'  # before the checkpoint of this iteration is written
+
+    def after_train_iter(self, runner: Any, batch_idx: int, data_batch: Any = None,
+                         outputs: Optional[dict] = None) -> None:
+        """Check the iteration's loss."""
+        from mmengine.dist import all_reduce, get_world_size
+        loss = (outputs or {}).get('loss')
+        if loss is None:
+            return
+        value = float(loss.detach().float().sum()) if isinstance(loss, torch.Tensor) \
+            else float(loss)
+        bad = not np.isfinite(value)
+        if get_world_size() > 1:
+            flag = torch.tensor([float(bad)], device=_dist_device())
+            all_reduce(flag, op='max')
+            bad = bool(flag.item())
+        if not bad:
+            return
+        from .checkpoint_hook import newest_checkpoint
+        last = newest_checkpoint(runner)
+        raise TrainingDiverged(
+            f'error: the training loss is {value} at iteration {runner.iter + 1} (epoch '
+            f'{runner.epoch + 1}); stopping (the weights are not finite from here on). Fix: '
+            'lower the learning rate (optim_wrapper.optimizer.lr), add gradient clipping '
+            '(optim_wrapper.clip_grad=dict(max_norm=...)) or check the data and '
+            'drop_path_rate; then resume from the last good checkpoint '
+            f'({last or "none was written"}) with --resume PATH, or start over.')
 
 
 def _dist_device() -> torch.device:

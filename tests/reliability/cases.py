@@ -5,7 +5,8 @@ constructor or forward, ``load_pretrained`` through ``init_cfg``, ``tools/train.
 ``tools/test.py``, the converter, mmengine's resume and URL loaders) and states the outcome
 the issue asks for: a clear error of a given type whose message names the value and the fix,
 or (for odd but valid inputs) success. ``tests/test_reliability.py`` runs the cases no older
-test covers; ``report.py`` runs them all and prints each message into ``docs/reliability.md``.
+test covers; ``tools/reliability/report.py`` runs them all and prints each message into
+``docs/reliability.md``.
 ``covered_by`` names the older test of a case (``tests/test_reliability.py`` checks that those
 tests exist).
 
@@ -407,6 +408,208 @@ def _missing_data(ctx: Context, tool: str) -> Any:
                                        ctx.path('wd_nodata')], Context(ctx.tmp, missing))
 
 
+# --------------------------------------------------------------------------- issue 17
+DEMO_VIDEO = osp.join(ROOT, 'configs/demo/video_uniformer_tiny_kinetics_demo.py')
+
+
+@contextlib.contextmanager
+def _patched(obj: Any, name: str, value: Any) -> Iterator[None]:
+    old = getattr(obj, name)
+    setattr(obj, name, value)
+    try:
+        yield
+    finally:
+        setattr(obj, name, old)
+
+
+def _training_checkpoint(ctx: Context, groups: int = 3) -> str:
+    """What a training run writes (meta with the position, optimizer state), in miniature."""
+    from mmengine.logging import MessageHub
+    path = ctx.path(f'training_ckpt_{groups}.pth')
+    if not osp.exists(path):
+        hub = MessageHub(f'fake_{groups}').state_dict()
+        torch.save({'meta': {'epoch': 0, 'iter': 1, 'seed': 0}, 'state_dict': {},
+                    'message_hub': hub,
+                    'optimizer': {'state': {}, 'param_groups': [
+                        {'params': [i], 'lr': 1e-3} for i in range(groups)]},
+                    'pad': torch.arange(4000.)}, path)
+    return path
+
+
+def _flipped_checkpoint(ctx: Context) -> str:
+    """A training checkpoint with one flipped bit in its tensor data."""
+    import zipfile
+    src, path = _training_checkpoint(ctx), ctx.path('flipped.pth')
+    data = bytearray(open(src, 'rb').read())
+    with zipfile.ZipFile(src) as zf:
+        info = max(zf.infolist(), key=lambda i: i.file_size)  # the 16 kB tensor
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start + info.file_size // 2] ^= 0x01
+    with open(path, 'wb') as f:
+        f.write(bytes(data))
+    return path
+
+
+def _foreign_file(ctx: Context) -> str:
+    """A text file renamed .pth (as /etc/passwd renamed)."""
+    path = ctx.path('passwd.pth')
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write('root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n')
+    return path
+
+
+def _fifo(ctx: Context) -> str:
+    path = ctx.path('fifo.pth')
+    if not osp.exists(path):
+        os.mkfifo(path)
+    return path
+
+
+def _zip_bomb(ctx: Context) -> str:
+    """A 'checkpoint' whose deflated tensor record inflates 1000-fold (150 MB from 150 kB)."""
+    import zipfile
+    path = ctx.path('bomb.pth')
+    if not osp.exists(path):
+        with zipfile.ZipFile(path, 'w', zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr('bomb/data.pkl', b'\x80\x02}q\x00.')
+            zf.writestr('bomb/data/0', b'\0' * (150 << 20))
+    return path
+
+
+def _two_urls_same_name(ctx: Context) -> List[float]:
+    """``http://host/a/model.pth`` then ``http://host/b/model.pth``: two different files."""
+    from uniformer_mm.checkpoint import load_checkpoint_file
+    served = ctx.path('served_two')
+    for sub, value in (('a', 1.), ('b', 2.)):
+        os.makedirs(osp.join(served, sub), exist_ok=True)
+        torch.save({'state_dict': {'w': torch.full((2, ), value)}},
+                   osp.join(served, sub, 'model.pth'))
+    with http_server(served) as base, _hub_dir(ctx.path('hub_two')):
+        got = [float(load_checkpoint_file(f'{base}/{sub}/model.pth')['state_dict']['w'][0])
+               for sub in ('a', 'b')]
+    if got != [1., 2.]:
+        raise AssertionError(f'b/model.pth gave the weights of a/model.pth: {got}')
+    return got
+
+
+def _url_wrong_hash(ctx: Context) -> Any:
+    """A URL whose name carries a sha256 prefix (torch hub's ``name-<hex>.pth``) that the
+    served file does not have."""
+    from uniformer_mm.checkpoint import load_checkpoint_file
+    served = ctx.path('served_hash')
+    os.makedirs(served, exist_ok=True)
+    torch.save({'state_dict': {'w': torch.ones(2)}}, osp.join(served, 'model-0123abcd.pth'))
+    with http_server(served) as base, _hub_dir(ctx.path('hub_hash')):
+        return load_checkpoint_file(f'{base}/model-0123abcd.pth')
+
+
+def _work_dir_in_use(ctx: Context) -> Any:
+    """A second training in a work dir whose lock another run holds."""
+    from uniformer_mm.cli import work_dir_lock
+    wd = ctx.path('locked_wd')
+    with work_dir_lock(wd):
+        return _run_tool('tools/train.py', [DEMO_CLS, '--work-dir', wd], ctx)
+
+
+def _save_fails(ctx: Context, errno: int) -> Any:
+    """tools/train.py whose first checkpoint cannot be written (ENOSPC / EROFS)."""
+    from uniformer_mm.engine import checkpoint_hook
+
+    def failing(runner: Any, out_dir: str, filename: str, **kwargs: Any) -> None:
+        raise OSError(errno, os.strerror(errno), osp.join(out_dir, filename))
+
+    with _patched(checkpoint_hook, '_runner_save', failing):
+        return _run_tool('tools/train.py', [
+            DEMO_CLS, '--work-dir', ctx.path(f'wd_save_{errno}'), '--cfg-options',
+            'train_cfg.max_iters=1', 'default_hooks.checkpoint.interval=1'], ctx)
+
+
+def _resume_pointer_garbage(ctx: Context) -> str:
+    """``--resume`` (auto) in a work dir whose last_checkpoint holds garbage bytes."""
+    from uniformer_mm.cli import find_resume_checkpoint
+    wd = ctx.path('wd_garbage_pointer')
+    os.makedirs(wd, exist_ok=True)
+    good = osp.join(wd, 'iter_4.pth')
+    torch.save({'state_dict': {'w': torch.ones(2)}}, good)
+    with open(osp.join(wd, 'last_checkpoint'), 'wb') as f:
+        f.write(b'\xff\xfe\x00\x9c garbage')
+    found = find_resume_checkpoint(wd)
+    if found != good:
+        raise AssertionError(f'resumed from {found}')
+    return found
+
+
+def _torn_first_checkpoint(ctx: Context) -> Any:
+    """``--resume`` (auto) after a kill tore the run's first checkpoint (mmengine's writer)."""
+    from uniformer_mm.cli import find_resume_checkpoint
+    wd = ctx.path('wd_torn_first')
+    os.makedirs(wd, exist_ok=True)
+    with open(osp.join(wd, 'iter_10.pth'), 'wb') as f:
+        f.write(open(_training_checkpoint(ctx), 'rb').read()[:300])
+    first, second = find_resume_checkpoint(wd), find_resume_checkpoint(wd)
+    if (first, second) != (None, None) or not osp.isfile(osp.join(wd, 'iter_10.pth.incomplete')):
+        raise AssertionError(f'{first}, {second}, {os.listdir(wd)}')
+    return 'fresh start; set aside as iter_10.pth.incomplete'
+
+
+def _cfg_option_typo(ctx: Context) -> Any:
+    """``--cfg-options train_dataloader.batch_szie=4`` (misspelt): reported as a warning."""
+    from uniformer_mm.apis.config import load_config, warn_unknown_options
+    with demo_data_env(ctx.data_root):
+        cfg = load_config(DEMO_CLS)
+    warnings = warn_unknown_options(cfg, {'train_dataloader.batch_szie': 4,
+                                          'train_dataloader.batch_size': 4})
+    if len(warnings) != 1:
+        raise AssertionError(warnings)
+    raise UserWarning(warnings[0])
+
+
+def _data_copy(ctx: Context, kind: str) -> str:
+    """A private copy of one demo data set (to damage a file of it)."""
+    import shutil
+    dst = ctx.path(f'data_{kind}')
+    if not osp.isdir(dst):
+        shutil.copytree(osp.join(ctx.data_root, kind), osp.join(dst, kind))
+    return dst
+
+
+def _empty_image(ctx: Context) -> Any:
+    """tools/train.py on the demo images with one of them truncated to 0 bytes."""
+    root = _data_copy(ctx, 'cls')
+    folder = osp.join(root, 'cls', 'train', 'red_disk')
+    victim = osp.join(folder, sorted(os.listdir(folder))[0])
+    open(victim, 'wb').close()
+    return _run_tool('tools/train.py', [
+        DEMO_CLS, '--work-dir', ctx.path('wd_empty_image'), '--cfg-options',
+        'train_dataloader.batch_size=64', 'train_cfg.max_iters=1'], Context(ctx.tmp, root))
+
+
+def _garbage_video(ctx: Context) -> Any:
+    """A garbage .mp4 through the video demo config's training pipeline (decord)."""
+    from mmengine.config import Config
+    from mmengine.dataset import Compose
+    from mmengine.registry import init_default_scope
+    path = ctx.path('garbage.mp4')
+    with open(path, 'wb') as f:
+        f.write(b'\x00\x00\x00\x18ftypmp42' + os.urandom(4000))
+    with demo_data_env(ctx.data_root):
+        cfg = Config.fromfile(DEMO_VIDEO)
+    init_default_scope('mmaction')
+    return Compose(cfg.train_dataloader.dataset.pipeline)(
+        dict(filename=path, label=0, start_index=0, modality='RGB'))
+
+
+def _truncated_coco(ctx: Context) -> Any:
+    """tools/train.py on the detection demo with its COCO json cut in half."""
+    root = _data_copy(ctx, 'coco')
+    ann = osp.join(root, 'coco', 'annotations', 'instances_train.json')
+    text = open(ann, encoding='utf-8').read()
+    with open(ann, 'w', encoding='utf-8') as f:
+        f.write(text[:len(text) // 2])
+    return _run_tool('tools/train.py', [DEMO_DET, '--work-dir', ctx.path('wd_coco')],
+                     Context(ctx.tmp, root))
+
+
 # --------------------------------------------------------------------------- the cases
 _B2 = 'tests/test_backbone_2d.py::'
 _B3 = 'tests/test_backbone_3d.py::'
@@ -558,6 +761,68 @@ CASES: List[Case] = [
     Case('unsafe-url-ours', 'checkpoint containing pickled code', 'load_checkpoint_file(URL)',
          lambda c: url_load(c, 'ours'), RuntimeError, ('Refusing', "'posix.mkdir'"),
          unsafe=True),
+    # issue 17: checkpoints, resume, configs, data, concurrency
+    Case('resume-weights-file', '--resume with a weights file (official or converted)',
+         'tools/train.py --resume', lambda c: train_tool(c, '--resume', _image_file(c)),
+         ToolExit, ('error: --resume', 'weights file', 'load_from=', 'without --resume')),
+    Case('resume-foreign-file', 'a text file renamed .pth', 'tools/train.py --resume',
+         lambda c: train_tool(c, '--resume', _foreign_file(c)), ToolExit,
+         ('error: Cannot read checkpoint', 'passwd.pth', 'not a PyTorch checkpoint')),
+    Case('resume-directory', 'a directory given as a checkpoint', 'tools/train.py --resume',
+         lambda c: train_tool(c, '--resume', c.tmp), ToolExit,
+         ('is a directory', 'not a checkpoint file')),
+    Case('test-fifo', 'a FIFO given as a checkpoint', 'tools/test.py',
+         lambda c: test_tool(c, _fifo(c)), ToolExit, ('fifo.pth', 'FIFO', 'not a checkpoint')),
+    Case('init-cfg-directory', 'a directory given as a checkpoint', 'init_cfg=Pretrained',
+         lambda c: init_cfg_load(c, c.tmp), RuntimeError, ('is a directory', )),
+    Case('resume-flipped-byte', 'a checkpoint with one flipped byte in tensor data',
+         'tools/train.py --resume', lambda c: train_tool(c, '--resume', _flipped_checkpoint(c)),
+         ToolExit, ('flipped.pth', 'CRC', 'older checkpoint')),
+    Case('resume-param-groups', "resuming an optimizer with another number of parameter "
+         'groups than the config builds', 'tools/train.py --resume',
+         lambda c: train_tool(c, '--resume', _training_checkpoint(c, groups=3)), ToolExit,
+         ('training_ckpt_3.pth', 'has 3 parameter groups', 'paramwise_cfg', 'load_from=')),
+    Case('zip-bomb', 'a compressed archive declaring far more data than the file (zip bomb)',
+         'load_checkpoint_file', lambda c: _read(_zip_bomb(c)), RuntimeError,
+         ('Refusing to read', 'bomb.pth', 'declares')),
+    Case('zip-bomb-load-from', 'a compressed archive declaring far more data than the file '
+         '(zip bomb)', "tools/train.py with load_from (mmengine's loader)",
+         lambda c: train_tool(c, '--cfg-options', f'load_from={_zip_bomb(c)}'), ToolExit,
+         ('error: Refusing to read', 'declares')),
+    Case('url-same-name', 'two URLs with the same file name (cache keyed by the whole URL)',
+         'load_checkpoint_file(URL)', _two_urls_same_name),
+    Case('url-wrong-hash', 'a URL whose sha256 prefix does not match the file',
+         'load_checkpoint_file(URL)', _url_wrong_hash, RuntimeError,
+         ("'0123abcd'", 'sha256', 'download it again')),
+    Case('pointer-garbage', 'last_checkpoint holding garbage bytes (valid: ignored)',
+         'tools/train.py --resume (auto)', _resume_pointer_garbage),
+    Case('torn-first', 'a torn first checkpoint under --resume auto (valid: set aside, '
+         'fresh start)', 'tools/train.py --resume (auto)', _torn_first_checkpoint),
+    Case('work-dir-in-use', 'a second training in the same work dir', 'tools/train.py',
+         _work_dir_in_use, ToolExit, ('is in use by another training run', f'pid {os.getpid()}',
+                                      'another --work-dir')),
+    Case('max-iters-negative', 'train_cfg.max_iters <= 0', 'tools/train.py',
+         lambda c: train_tool(c, '--cfg-options', 'train_cfg.max_iters=-5'), ToolExit,
+         ('train_cfg.max_iters=-5', 'positive integer')),
+    Case('cfg-option-typo', 'a misspelt --cfg-options key (warning)', 'tools/train.py / '
+         'test.py (load_config)', _cfg_option_typo, UserWarning,
+         ('batch_szie', "did you mean 'train_dataloader.batch_size'")),
+    Case('nan-loss', 'a loss that becomes NaN', 'tools/train.py',
+         lambda c: train_tool(c, '--cfg-options', 'optim_wrapper.optimizer.lr=1e30',
+                              'train_cfg.max_iters=4'), ToolExit,
+         ('error: the training loss is', 'at iteration', 'lower the learning rate')),
+    Case('disk-full', 'disk full during a checkpoint save', 'tools/train.py',
+         lambda c: _save_fails(c, 28), ToolExit,
+         ('error: could not write the checkpoint', 'No space left on device', 'free space')),
+    Case('read-only-work-dir', 'read-only work dir during a checkpoint save', 'tools/train.py',
+         lambda c: _save_fails(c, 30), ToolExit,
+         ('error: could not write the checkpoint', 'Read-only file system', 'writable')),
+    Case('empty-image', 'a zero-byte image in the training set', 'tools/train.py',
+         _empty_image, ToolExit, ('error: cannot load the sample', '0 bytes, empty')),
+    Case('garbage-video', 'a garbage MP4 in the training set', 'video demo config pipeline',
+         _garbage_video, RuntimeError, ('cannot load the sample', 'garbage.mp4')),
+    Case('truncated-coco', 'a truncated COCO json', 'tools/train.py',
+         _truncated_coco, ToolExit, ('instances_train.json', 'truncated', 'ann_file')),
     # odd but valid
     Case('window-not-dividing', 'sizes not divisible by the window (valid)',
          'UniFormer hybrid/window attention',

@@ -8,7 +8,7 @@ a third run with another seed must differ (otherwise the comparison would prove 
 
 Usage::
 
-    python tools/reliability/determinism.py [--toolboxes cls det ...] [--iters 4]
+    cd tests && python -m reliability.determinism [--toolboxes cls det ...] [--iters 4]
 """
 import argparse
 import json
@@ -103,8 +103,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     work = args.work_dir or tempfile.mkdtemp(prefix='uniformer_mm_determinism_')
     data = args.data or osp.join(work, 'data')
-    sys.path.insert(0, HERE)
-    from kill_resume import ensure_data
+    from .kill_resume import ensure_data
     ensure_data(data, [DATA[t] for t in args.toolboxes])
     results = [check(t, data, work, args.iters) for t in args.toolboxes]
     for r in results:
