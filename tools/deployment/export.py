@@ -89,7 +89,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     from uniformer_mm.deploy.export import default_shape
 
     with cli.exit_on_error(*cli.USER_ERRORS):
-        model = apis.init_inference_model(args.config, args.checkpoint, args.cfg_options)
+        model = apis.init_model(args.config, args.checkpoint, cfg_options=args.cfg_options)
         spec = export_spec(model, args.part)
         shape = tuple(args.shape) if args.shape else default_shape(model.cfg, spec)
         inputs = example_inputs(spec, shape, batch=args.batch)
