@@ -1,8 +1,10 @@
 # UniFormer on ImageNet-1K with the official DeiT recipe (image_classification/main.py):
 # AdamW, lr 5e-4 x (total batch / 512), weight decay 0.05 except 1-D parameters and biases,
-# 5 warm-up epochs, cosine to 1e-5 over 300 epochs plus 10 cool-down epochs at the minimum
-# (timm), RandAugment rand-m9-mstd0.5-inc1, mixup 0.8 / cutmix 1.0 with label smoothing 0.1,
-# random erasing 0.25, repeated augmentation, model EMA 0.99996, native AMP, 8 GPUs x 128.
+# 5 warm-up epochs from 1e-6, cosine to 1e-5 over 300 epochs (main.py discards timm's
+# 10 cool-down epochs: it trains exactly 300), RandAugment rand-m9-mstd0.5-inc1, mixup 0.8 /
+# cutmix 1.0 with label smoothing 0.1, random erasing 0.25, repeated augmentation, model EMA
+# 0.99996 (kept, never evaluated: the official numbers are the raw weights'), native AMP,
+# 8 GPUs x 128. docs/recipes.md lists every value with its source.
 # mmpretrain's Swin-style ImageNet data base is exactly that pipeline (bicubic
 # RandomResizedCrop, timm-increasing RandAugment, random erasing; test: short side 256, centre
 # crop 224 = DeiT's int(256 / 224 * 224)).
@@ -27,8 +29,10 @@ model = dict(
     # DeiT: mixup or cutmix per batch with probability 0.5 each (mixup_switch_prob 0.5).
     train_cfg=dict(augments=[dict(type='Mixup', alpha=0.8), dict(type='CutMix', alpha=1.0)]))
 
-# 8 GPUs x 128 images; DeiT's RASampler repeats every image 3 times per epoch.
-train_dataloader = dict(batch_size=128, sampler=dict(type='RepeatAugSampler', shuffle=True))
+# 8 GPUs x 128 images; DeiT's RASampler repeats every image 3 times per epoch; the last
+# incomplete batch is dropped.
+train_dataloader = dict(
+    batch_size=128, drop_last=True, sampler=dict(type='RepeatAugSampler', shuffle=True))
 val_dataloader = dict(batch_size=128)
 test_dataloader = val_dataloader
 
@@ -45,17 +49,24 @@ optim_wrapper = dict(
 warmup_epochs = 5
 cosine_epochs = 300
 param_scheduler = [
-    # timm warm-up from 1e-6 to lr, stepped per epoch; here per iteration.
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
+    # timm warm-up from --warmup-lr 1e-6 (start_factor = 1e-6 / lr) to lr, stepped per epoch;
+    # here per iteration (docs/recipes.md, deliberate deviations).
+    dict(type='LinearLR', start_factor=1e-6 / 1e-3, by_epoch=True, begin=0, end=warmup_epochs,
          convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=warmup_epochs,
          end=cosine_epochs),
 ]
-# timm trains t_initial + cooldown_epochs = 300 + 10 epochs; the last 10 stay at eta_min.
-train_cfg = dict(by_epoch=True, max_epochs=cosine_epochs + 10, val_interval=1)
+# timm's create_scheduler returns (scheduler, 300 + 10 cool-down epochs), but main.py keeps
+# only the scheduler and loops over --epochs: 300 epochs.
+train_cfg = dict(by_epoch=True, max_epochs=cosine_epochs, val_interval=1)
 
-# DeiT's ModelEma(decay=0.99996), updated every iteration.
-custom_hooks = [dict(type='EMAHook', momentum=4e-5, priority='ABOVE_NORMAL')]
+# DeiT's ModelEma(decay=0.99996), updated every iteration, averaging buffers (BN statistics)
+# too. main.py saves it but validates and reports the raw weights: so does this hook
+# (mmpretrain's EMAHook; its checkpoints keep both sets of weights).
+custom_hooks = [
+    dict(type='EMAHook', momentum=4e-5, update_buffers=True, evaluate_on_ema=False,
+         evaluate_on_origin=True, priority='ABOVE_NORMAL')
+]
 
 # Total batch of the official runs: the lr above is for 8 x 128 images; `--auto-scale-lr`
 # rescales it linearly for another total batch (DeiT's own rule).
