@@ -239,3 +239,55 @@ def test_table_values():
                                                         '[0]', 'c']
     loaded = gen.yaml.load('x: 1e-5\ny: 5.0e-4\nz: 300', Loader=gen._Loader)
     assert loaded == {'x': 1e-5, 'y': 5e-4, 'z': 300}
+
+
+# --- schedules: mmengine's form of the official mmcv 1.x learning-rate policies -------------
+def _mmcv_fpn(k: int, base: float = 2e-4, total: int = 80000) -> float:
+    """fpn_seg: CosineAnnealing (min_lr_ratio 1e-8) over all iterations, times mmcv's linear
+    warm-up (1000 iterations from 0.1): ``lr x (1 - (1 - k / 1000) (1 - 0.1))``."""
+    lr = base * 1e-8 + (base - base * 1e-8) * (1 + math.cos(math.pi * k / total)) / 2
+    return lr * (1 - (1 - k / 1000) * (1 - 0.1)) if k < 1000 else lr
+
+
+def _mmcv_upernet(k: int, base: float = 6e-5, total: int = 160000) -> float:
+    """UperNet (Swin recipe): poly (power 1, min 0) from iteration 0, times the linear warm-up
+    over 1500 iterations from 1e-6."""
+    lr = base * (1 - k / total)
+    return lr * (1 - (1 - k / 1500) * (1 - 1e-6)) if k < 1500 else lr
+
+
+def _mmcv_step_warmup(k: int, base: float) -> float:
+    """det / pose: the step policy's linear warm-up over 500 iterations from 0.001 (epoch 0)."""
+    return base * (1 - (1 - k / 500) * (1 - 0.001)) if k < 500 else base
+
+
+@pytest.mark.parametrize('path,official,steps', [
+    ('configs/seg/fpn_uniformer_s.py', _mmcv_fpn, 5000),
+    ('configs/seg/upernet_uniformer_s.py', _mmcv_upernet, 5000),
+    ('configs/det/mask_rcnn_uniformer_s.py', _mmcv_step_warmup, 700),
+    ('configs/pose/topdown_uniformer_s_256x192.py', _mmcv_step_warmup, 700),
+])
+def test_iteration_schedules_follow_mmcv(path: str, official, steps: int):
+    """The configs' iteration-based schedulers, stepped as mmengine's runner does, give the lr
+    of the official mmcv policy at every iteration (epoch-based schedulers left out: they do not
+    move within the first epoch)."""
+    import torch
+    from mmengine.optim import OptimWrapper
+    from mmengine.registry import PARAM_SCHEDULERS
+
+    cfg = resolve(str(ROOT / path))
+    base = cfg.optim_wrapper.optimizer.lr
+    param = torch.nn.Parameter(torch.zeros(1))
+    optim = OptimWrapper(torch.optim.SGD([param], lr=base))
+    schedulers = []
+    for sched in plain(cfg.param_scheduler):
+        if sched.pop('by_epoch', True):
+            continue
+        schedulers.append(PARAM_SCHEDULERS.get(sched.pop('type'))(optim, **sched))
+    for k in range(steps):
+        lr = optim.param_groups[0]['lr']
+        want = official(k, base)
+        assert math.isclose(lr, want, rel_tol=1e-5), f'{path}: iteration {k}: lr {lr}, official {want}'
+        optim.step()
+        for sched in schedulers:
+            sched.step()
