@@ -74,13 +74,23 @@ def split_key(key: str) -> List[str]:
 
 
 def lookup(cfg: Any, key: str) -> Any:
-    """The value at ``key`` in a resolved config, or ``MISSING``."""
+    """The value at ``key`` in a resolved config, or ``MISSING``.
+
+    ``[type=X]`` selects the first list element whose ``type`` ends with ``X``, ``[N]`` the
+    N-th element and ``[*]`` every element (the rest of the key is looked up in each).
+    """
     node = cfg.to_dict() if isinstance(cfg, Config) else cfg
-    for part in split_key(key):
+    return _lookup(node, split_key(key))
+
+
+def _lookup(node: Any, parts: List[str]) -> Any:
+    for n, part in enumerate(parts):
         if part.startswith('['):
             sel = part[1:-1]
             if not isinstance(node, (list, tuple)):
                 return MISSING
+            if sel == '*':
+                return [_lookup(e, parts[n + 1:]) for e in node]
             if sel.startswith('type='):
                 want = sel[len('type='):]
                 node = next((e for e in node if isinstance(e, dict)
@@ -111,7 +121,7 @@ def same(ours: Any, official: Any) -> bool:
     """Equality after normalisation; floats to 1e-9 relative; booleans only equal booleans."""
     if official == gen.ABSENT:
         return ours is MISSING or ours is None
-    if ours is MISSING:
+    if ours is MISSING or official is MISSING:
         return False
     if isinstance(ours, bool) or isinstance(official, bool):
         return type(ours) is type(official) and ours == official
@@ -208,6 +218,9 @@ def test_lookup_selectors():
     assert lookup(cfg, f'{pipe}[type=CenterCrop].crop_size') is MISSING
     assert lookup(cfg, f'{pipe}[7]') is MISSING
     assert lookup(cfg, 'custom_hooks[type=EMAHook].momentum') == 4e-5
+    assert lookup(cfg, f'{pipe}[*].type') == [
+        'LoadImageFromFile', 'mmpretrain.RandomResizedCrop', 'RandAugment']
+    assert lookup(cfg, f'{pipe}[*].scale')[0] is MISSING
     assert lookup(cfg, 'train_cfg.max_epochs') is MISSING
     assert same(lookup(cfg, 'optim_wrapper.clip_grad'), gen.ABSENT)
     assert same(lookup(cfg, 'optim_wrapper.nothing'), gen.ABSENT)

@@ -36,7 +36,7 @@ Table format (one file per task group)::
 
 Key syntax: ``a.b[type=X].c[0]``; ``[type=X]`` selects the first list element whose ``type``
 ends with ``X`` (so ``RandomResizedCrop`` matches ``mmpretrain.RandomResizedCrop``), ``[N]``
-the N-th element.
+the N-th element, ``[*]`` every element (``pipeline[*].type``: the list of transform types).
 """
 import argparse
 import fnmatch
@@ -211,7 +211,7 @@ def render(families: List[Dict[str, Any]], root: Path = ROOT) -> str:
         'configs (after `_base_` inheritance) and asserts every value below: the official one, '
         'or ours where a deliberate deviation is declared (listed and justified at the end). '
         'Keys are paths into the resolved config; `[type=X]` is the first list element whose '
-        'type ends with `X`.',
+        'type ends with `X`, `[*]` every element.',
         '',
     ]
     deviations = []
