@@ -31,18 +31,20 @@ model = dict(
 
 token_label_root = 'data/imagenet/label_top5_train_nfnet'
 token_label_size = 7
-# The base ImageNet pipeline with the token labels, LV-ViT's label-aware data path: the label
-# map is loaded after the image and follows the crop (`--train-interpolation random`: bilinear
-# or bicubic per image), the flip and RandAugment's shear / translate / rotate; it becomes the
+# The base ImageNet pipeline with the token labels, in LV-ViT's order
+# (token_labeling/tlt/data/label_transforms_factory.py): the label map is loaded after the
+# image and follows the flip, RandAugment's shear / translate / rotate on the whole image and
+# then the crop (`--train-interpolation random`: bilinear or bicubic per image); it becomes the
 # token targets before packing.
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='uniformer_mm.LoadTokenLabel', label_root=token_label_root),
-    dict(type='uniformer_mm.TokenLabelRandomResizedCrop', scale=224, backend='pillow',
-         interpolation='random'),
 ] + [
     {**t, 'type': 'uniformer_mm.TokenLabel' + t['type']}
     for t in _base_.train_pipeline if t['type'] in ('RandomFlip', 'RandAugment')
+] + [
+    dict(type='uniformer_mm.TokenLabelRandomResizedCrop', scale=224, backend='pillow',
+         interpolation='random'),
 ] + [t for t in _base_.train_pipeline if t['type'] == 'RandomErasing'] + [
     dict(type='uniformer_mm.TokenLabelTarget', num_classes=1000, label_size=token_label_size),
     dict(type='PackInputs', algorithm_keys=('token_label', )),
