@@ -48,13 +48,18 @@ optim_wrapper = dict(
 
 warmup_epochs = 5
 cosine_epochs = 300
+# timm's schedule, stepped once per epoch: lr x (1e-6 / lr + (1 - 1e-6 / lr) t / 5) in epoch
+# t < 5 (--warmup-lr 1e-6), then 1e-5 + (lr - 1e-5)(1 + cos(pi t / 300)) / 2, a cosine counted
+# from epoch 0 (timm's warmup_prefix=False). mmengine chains overlapping schedulers
+# multiplicatively: the warm-up ramp (ending at factor 1 in epoch 5) times the cosine from 0
+# gives timm's lr from epoch 5 on, to 1e-4 relative (during the warm-up, timm's ramp times
+# the cosine factor, >= 0.9993). T_max with end = T_max + 1 reaches the minimum in epoch 300 (the cool-down of the
+# token-labeling runs).
 param_scheduler = [
-    # timm warm-up from --warmup-lr 1e-6 (start_factor = 1e-6 / lr) to lr, stepped per epoch;
-    # here per iteration (docs/recipes.md, deliberate deviations).
-    dict(type='LinearLR', start_factor=1e-6 / 1e-3, by_epoch=True, begin=0, end=warmup_epochs,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=1e-5, by_epoch=True, begin=warmup_epochs,
-         end=cosine_epochs),
+    dict(type='LinearLR', start_factor=1e-6 / 1e-3, end_factor=1.0, by_epoch=True, begin=0,
+         end=warmup_epochs + 1),
+    dict(type='CosineAnnealingLR', T_max=cosine_epochs, eta_min=1e-5, by_epoch=True, begin=0,
+         end=cosine_epochs + 1),
 ]
 # timm's create_scheduler returns (scheduler, 300 + 10 cool-down epochs), but main.py keeps
 # only the scheduler and loops over --epochs: 300 epochs.

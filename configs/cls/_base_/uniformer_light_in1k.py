@@ -42,8 +42,8 @@ optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=4e-3))
 warmup_epochs = 30
 cosine_epochs = 600
 param_scheduler = [
-    dict(_base_.param_scheduler[0], start_factor=1e-6 / 4e-3, end=warmup_epochs),
-    dict(_base_.param_scheduler[1], begin=warmup_epochs, end=cosine_epochs),
+    dict(_base_.param_scheduler[0], start_factor=1e-6 / 4e-3, end=warmup_epochs + 1),
+    dict(_base_.param_scheduler[1], T_max=cosine_epochs, end=cosine_epochs + 1),
 ]
 train_cfg = dict(max_epochs=cosine_epochs)
 custom_hooks = [
