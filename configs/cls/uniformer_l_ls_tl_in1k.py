@@ -3,4 +3,7 @@
 _base_ = './_base_/uniformer_tl_in1k.py'
 model = dict(
     backbone=dict(arch='tl_large_ls', drop_path_rate=0.4), head=dict(in_channels=640))
-optim_wrapper = dict(optimizer=dict(lr=1.2e-3))
+lr = 1.2e-3
+optim_wrapper = dict(optimizer=dict(lr=lr))
+param_scheduler = [
+    dict(_base_.param_scheduler[0], start_factor=1e-6 / lr), _base_.param_scheduler[1]]

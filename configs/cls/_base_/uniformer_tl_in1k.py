@@ -1,8 +1,11 @@
 # UniFormer with token labeling on ImageNet-1K (image_classification/token_labeling, the
-# LV-ViT recipe): AdamW lr 1.6e-3 (not scaled) and weight decay 0.05, 5 warm-up epochs, cosine
-# to 1e-5 over 300 epochs plus 10 cool-down epochs, RandAugment rand-m9-mstd0.5-inc1, random
-# erasing 0.25, label smoothing 0.1, no mixup/cutmix (MixToken runs inside the network), no
-# repeated augmentation, model EMA 0.99992, apex AMP, 8 GPUs x 128.
+# LV-ViT recipe, timm's train.py): AdamW lr 1.6e-3 (not scaled) and weight decay 0.05, 5
+# warm-up epochs from 1e-6, cosine to 1e-5 over 300 epochs plus 10 cool-down epochs (this
+# script does train epochs + cooldown = 310), RandAugment rand-m9-mstd0.5-inc1, random erasing
+# 0.25, label smoothing 0.1, no mixup/cutmix (MixToken runs inside the network), no repeated
+# augmentation, model EMA 0.99992, apex AMP, 8 GPUs x 128. Every epoch validates the raw and
+# the EMA weights and keeps the EMA result: here accuracy/top1 (EMA) and
+# accuracy/top1_origin (raw).
 #
 # The dense NFNet-F6 token labels (`--token-label-data`; LV-ViT's `label_top5_train_nfnet`, one
 # (2, 5, 14, 14) top-5 map per training image, mirroring train/<class>/<name>.JPEG as
@@ -28,18 +31,20 @@ model = dict(
 
 token_label_root = 'data/imagenet/label_top5_train_nfnet'
 token_label_size = 7
-# The base ImageNet pipeline with the token labels, LV-ViT's label-aware data path: the label
-# map is loaded after the image and follows the crop (`--train-interpolation random`: bilinear
-# or bicubic per image), the flip and RandAugment's shear / translate / rotate; it becomes the
+# The base ImageNet pipeline with the token labels, in LV-ViT's order
+# (token_labeling/tlt/data/label_transforms_factory.py): the label map is loaded after the
+# image and follows the flip, RandAugment's shear / translate / rotate on the whole image and
+# then the crop (`--train-interpolation random`: bilinear or bicubic per image); it becomes the
 # token targets before packing.
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='uniformer_mm.LoadTokenLabel', label_root=token_label_root),
-    dict(type='uniformer_mm.TokenLabelRandomResizedCrop', scale=224, backend='pillow',
-         interpolation='random'),
 ] + [
     {**t, 'type': 'uniformer_mm.TokenLabel' + t['type']}
     for t in _base_.train_pipeline if t['type'] in ('RandomFlip', 'RandAugment')
+] + [
+    dict(type='uniformer_mm.TokenLabelRandomResizedCrop', scale=224, backend='pillow',
+         interpolation='random'),
 ] + [t for t in _base_.train_pipeline if t['type'] == 'RandomErasing'] + [
     dict(type='uniformer_mm.TokenLabelTarget', num_classes=1000, label_size=token_label_size),
     dict(type='PackInputs', algorithm_keys=('token_label', )),
@@ -61,5 +66,11 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 
 # The token-labeling code does not scale the lr with the batch.
-optim_wrapper = dict(optimizer=dict(lr=1.6e-3))
-custom_hooks = [dict(type='EMAHook', momentum=8e-5, priority='ABOVE_NORMAL')]
+lr = 1.6e-3
+optim_wrapper = dict(optimizer=dict(lr=lr))
+param_scheduler = [
+    dict(_base_.param_scheduler[0], start_factor=1e-6 / lr), _base_.param_scheduler[1]]
+train_cfg = dict(max_epochs=_base_.cosine_epochs + 10)
+custom_hooks = [
+    dict(_base_.custom_hooks[0], momentum=8e-5, evaluate_on_ema=True, evaluate_on_origin=True)
+]

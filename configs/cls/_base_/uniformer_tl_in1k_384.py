@@ -1,7 +1,7 @@
 # Fine-tuning a token-labeling UniFormer at 384x384 (token_labeling/exp/*_tl_384/run.sh):
-# 50 epochs at a constant lr 5e-6 (lr = min-lr, no warm-up), weight decay 1e-8, token labels
-# 12x12, 8 GPUs x 64, apex AMP, no EMA, starting from the 224x224 token-labeling weights
-# (`--finetune`; here backbone and head init_cfg).
+# --epochs 50 plus timm's 10 cool-down epochs = 60 epochs, all at lr 5e-6 (lr = min-lr, no
+# warm-up), weight decay 1e-8, token labels 12x12, 8 GPUs x 64, apex AMP, no EMA, starting
+# from the 224x224 token-labeling weights (`--finetune`; here backbone and head init_cfg).
 _base_ = './uniformer_tl_in1k.py'
 
 img_size = 384
@@ -31,6 +31,6 @@ test_dataloader = val_dataloader
 
 optim_wrapper = dict(optimizer=dict(lr=5e-6, weight_decay=1e-8))
 param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=True, begin=0, end=50)]
-train_cfg = dict(max_epochs=50)
+train_cfg = dict(max_epochs=50 + 10)
 custom_hooks = []  # run.sh passes no --model-ema
 auto_scale_lr = dict(base_batch_size=512)

@@ -9,7 +9,9 @@
 #                            contains 'norm' (all BN/LN of the backbone, as the official
 #                            custom_keys), apex O1 AMP -> AmpOptimWrapper.
 #   uniformer_warmup         mmdet 2.x 'step' policy warm-up: linear over 500 iterations from
-#                            0.001 x lr.
+#                            0.001 x lr (mmcv: lr x (0.001 + 0.999 k / 500) at iteration
+#                            k < 500; mmengine's LinearLR reaches its end factor at end - 1,
+#                            hence end=501), multiplying the step schedule.
 #   uniformer_schedule_1x    the warm-up, then lr x0.1 after epochs 8 and 11 of 12.
 #   uniformer_schedule_3x    the warm-up, then lr x0.1 after epochs 27 and 33 of 36.
 # (mmdet's schedules have these epochs and decay, but a 1000-iteration warm-up.) The total batch
@@ -28,7 +30,7 @@ uniformer_optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
     paramwise_cfg=dict(custom_keys={'norm': dict(decay_mult=0.)}))
 uniformer_warmup = dict(
-    type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500)
+    type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=501)
 uniformer_schedule_1x = [
     uniformer_warmup,
     dict(type='MultiStepLR', begin=0, end=12, by_epoch=True, milestones=[8, 11], gamma=0.1),

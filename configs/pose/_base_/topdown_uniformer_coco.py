@@ -49,7 +49,12 @@ optim_wrapper = dict(
     type='AmpOptimWrapper',
     optimizer=dict(_delete_=True, type='AdamW', lr=2e-3, betas=(0.9, 0.999),
                    weight_decay=0.01))
-# The base's schedule is the official one: LinearLR over 500 iterations from 0.001, then
-# MultiStepLR [170, 200] over 210 epochs.
+# The official schedule (mmcv 'step' policy): lr x0.1 after epochs 170 and 200 of 210, and a
+# linear warm-up over 500 iterations from 0.001 x lr multiplying it (lr x (0.001 + 0.999 k /
+# 500) at iteration k < 500; mmengine's LinearLR reaches its end factor at end - 1, hence 501).
+param_scheduler = [
+    dict(type='LinearLR', begin=0, end=501, start_factor=0.001, by_epoch=False),
+    dict(type='MultiStepLR', begin=0, end=210, milestones=[170, 200], gamma=0.1, by_epoch=True),
+]
 # 8 GPUs x 128 images (`--auto-scale-lr` rescales the lr for another total batch).
 auto_scale_lr = dict(base_batch_size=1024)

@@ -1,7 +1,8 @@
 # Semantic FPN with a UniFormer backbone on ADE20K, 80k iterations (the PVT recipe of
 # semantic_segmentation/fpn_seg): 512x512 crops, 8 GPUs x 4 images, AdamW lr 2e-4 and weight
-# decay 1e-4 on every parameter, 1000 warm-up iterations from 0.1 x lr, cosine decay to
-# 1e-8 x lr, fp32, checkpoints and evaluation every 4000 iterations. Test: whole image at
+# decay 1e-4 on every parameter, cosine decay to 1e-8 x lr over the 80k iterations with a
+# 1000-iteration linear warm-up from 0.1 x lr multiplying it (mmcv's warm-up), fp32,
+# checkpoints and evaluation every 4000 iterations. Test: whole image at
 # 2048x512, then resized so both sides are multiples of 32 (the official AlignResize is
 # mmseg's ResizeToMultiple). mmseg's FPN model, ADE20K data, 80k schedule and runtime.
 _base_ = [
@@ -40,9 +41,12 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-4, weight_decay=1e-4))
 max_iters = 80000
+# mmcv's cosine runs over all iterations from 0 and its warm-up multiplies it by
+# 0.1 + 0.9 k / 1000 at iteration k < 1000: the two schedulers overlap (mmengine chains them
+# multiplicatively) and LinearLR, which reaches its end factor at end - 1, ends at 1001.
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=1000),
-    dict(type='CosineAnnealingLR', eta_min=2e-4 * 1e-8, by_epoch=False, begin=1000,
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=1001),
+    dict(type='CosineAnnealingLR', eta_min=2e-4 * 1e-8, by_epoch=False, begin=0,
          end=max_iters),
 ]
 train_cfg = dict(max_iters=max_iters, val_interval=4000)
