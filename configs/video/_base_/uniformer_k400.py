@@ -4,7 +4,8 @@
 # cosine to 1e-6, gradient clipping at 20, native AMP; RandAugment rand-m7-n4-mstd0.5-inc1,
 # random resized crops, flips, random erasing 0.25, mixup 0.8 / cutmix 1.0 with label
 # smoothing 0.1, and repeated augmentation (each video sampled twice per batch). Test: 4
-# clips x 1 centre crop of 224 on a short side of 224, logits averaged (the official sum).
+# clips x 1 centre crop of 224 on a short side of 256 (with 1 crop, slowfast/datasets/kinetics.py
+# resizes to TRAIN_JITTER_SCALES[0]), logits averaged (the official sum).
 # This file is UniFormer-S 16x4 (exp/uniformer_s16x4_k400: drop path 0.1, lr 1e-4, 32 videos
 # per step on 8 GPUs, 110 epochs). Every `data/kinetics400` path follows mmaction2's layout.
 _base_ = 'mmaction::_base_/default_runtime.py'
@@ -58,12 +59,13 @@ train_pipeline = [
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
 ]
-# Validation: 1 clip x 1 centre crop of 224 on a short side of 224; test: the same with 4 clips.
+# Validation: 1 clip x 1 centre crop of 224 on a short side of 256 (TRAIN_JITTER_SCALES[0]);
+# test: the same with 4 clips (exp/*/test.sh: TEST.NUM_ENSEMBLE_VIEWS 4, NUM_SPATIAL_CROPS 1).
 val_pipeline = [
     dict(type='DecordInit'),
     dict(type='SampleFrames', clip_len=16, frame_interval=4, num_clips=1, test_mode=True),
     dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 224)),
+    dict(type='Resize', scale=(-1, 256)),
     dict(type='CenterCrop', crop_size=224),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
