@@ -85,7 +85,7 @@ def test_train_data_path_runs(name: str, data: Dict[str, str]) -> None:
     root = Path(data['root'])
     dataset_cfg = copy.deepcopy(cfg.train_dataloader.dataset)
     inner = dataset_cfg if 'pipeline' in dataset_cfg else dataset_cfg.dataset
-    if inner.type == 'RawframeDataset':
+    if 'img' in inner.get('data_prefix', {}):  # frame folders (RawframeDataset and kin)
         inner.update(ann_file=str(root / 'rawframes.txt'),
                      data_prefix=dict(img=str(root / 'rawframes')))
     else:
@@ -112,3 +112,49 @@ def test_train_data_path_runs(name: str, data: Dict[str, str]) -> None:
     # the augmentations differ between the repeats of one video (RandAugment, crops, erasing)
     if repeats > 1:
         assert not torch.equal(inputs[0], inputs[1])
+
+
+def test_repeat_aug_rawframe_dataset(data: Dict[str, str]) -> None:
+    """Frame folders get the official repeated augmentation: the frames are sampled and
+    decoded once, everything after the decoding runs once per repeat."""
+    from mmaction.registry import DATASETS
+    root = Path(data['root'])
+    pipeline = [
+        dict(type='UniformSample', clip_len=4),
+        dict(type='RawFrameDecode'),
+        dict(type='Resize', scale=(-1, 40)),
+        dict(type='RandomResizedCrop'),
+        dict(type='Resize', scale=(32, 32), keep_ratio=False),
+        dict(type='FormatShape', input_format='NCTHW'),
+        dict(type='PackActionInputs'),
+    ]
+    kwargs = dict(ann_file=str(root / 'rawframes.txt'),
+                  data_prefix=dict(img=str(root / 'rawframes')), pipeline=pipeline)
+    np.random.seed(0)
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        dataset = DATASETS.build(dict(type='uniformer_mm.RepeatAugRawframeDataset',
+                                      num_repeats=3, **kwargs))
+        resampled = DATASETS.build(dict(type='uniformer_mm.RepeatAugRawframeDataset',
+                                        num_repeats=3, sample_once=False, **kwargs))
+        test_set = DATASETS.build(dict(type='uniformer_mm.RepeatAugRawframeDataset',
+                                       test_mode=True, **kwargs))
+    samples = dataset[0]
+    assert isinstance(samples, list) and len(samples) == 3
+    inds = [s['data_samples'].frame_inds.tolist() for s in samples]
+    assert inds[0] == inds[1] == inds[2]  # sampled once
+    assert samples[0]['inputs'].shape == (1, 3, 4, 32, 32)
+    assert not torch.equal(samples[0]['inputs'], samples[1]['inputs'])  # augmented apart
+    assert all(s['data_samples'].gt_label.item() == 3 for s in samples)
+    # sample_once=False: each repeat its own frames (72 frames, 4 segments: some differ)
+    many = [resampled[0] for _ in range(3)]
+    assert len({tuple(s['data_samples'].frame_inds.tolist()) for r in many for s in r}) > 1
+    # test mode: one sample, no list
+    assert isinstance(test_set[0], dict)
+    # the batch of repeat_pseudo_collate holds videos x repeats clips
+    from mmengine.registry import FUNCTIONS
+    batch = FUNCTIONS.get('repeat_pseudo_collate')([dataset[0], dataset[0]])
+    assert len(batch['inputs']) == 6
+    with pytest.raises(ValueError, match='needs a \\*Decode transform'):
+        with DefaultScope.overwrite_default_scope('mmaction'):
+            DATASETS.build(dict(type='uniformer_mm.RepeatAugRawframeDataset',
+                                **{**kwargs, 'pipeline': pipeline[2:]}))
