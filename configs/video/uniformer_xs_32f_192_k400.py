@@ -3,12 +3,13 @@
 # settings: drop path 0.1, weight decay 0.05, rand-m7-n4-mstd0.5-inc1, 128 videos per
 # step, lr 4e-4).
 _base_ = './_base_/uniformer_light_k400.py'
-# The base pipelines at 32 frames, 192x192 (test short side 224).
-clip_len, img_size, short_side = 32, 192, 224
+# The base pipelines at 32 frames, 192x192 (test short side 192, TEST_CROP_SIZE).
+clip_len, img_size, short_side = 32, 192, 192
 train_pipeline = [
     {**t, 'clip_len': clip_len} if t['type'] == 'UniformSample' else
     {**t, 'scale': (img_size, img_size)} if t['type'] == 'Resize' and not t.get('keep_ratio', 1)
-    else {**t, 'magnitude': 7, 'num_layers': 4} if t['type'] == 'PytorchVideoWrapper'
+    else {**t, 'magnitude': 7, 'num_layers': 4, 'sampling_hparas': dict(sampling_std=0.5)}
+    if t['type'] == 'PytorchVideoWrapper'
     else t for t in _base_.train_pipeline
 ]
 test_pipeline = [

@@ -3,11 +3,13 @@
 # `Uniformer_light_ls_fp32`, i.e. layer scale 0.1 in every block; timm's plain `rand`
 # RandAugment (m10-n2); lr 4e-4).
 _base_ = './_base_/uniformer_light_k400.py'
-# The base pipelines at 4 frames, with RandAugment m10-n2.
+# The base pipelines at 4 frames, with RandAugment m10-n2 (timm's plain `rand`: no magnitude
+# noise).
 clip_len = 4
 train_pipeline = [
     {**t, 'clip_len': clip_len} if t['type'] == 'UniformSample' else
-    {**t, 'magnitude': 10, 'num_layers': 2} if t['type'] == 'PytorchVideoWrapper' else t
+    {**t, 'magnitude': 10, 'num_layers': 2, 'sampling_hparas': dict(sampling_std=0.)}
+    if t['type'] == 'PytorchVideoWrapper' else t
     for t in _base_.train_pipeline
 ]
 test_pipeline = [{**t, 'clip_len': clip_len} if t['type'] == 'UniformSample' else t

@@ -51,7 +51,8 @@ train_pipeline = [
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 256)),
     # timm's rand-m7-n4-mstd0.5-inc1 (pytorchvideo's RandAugment, as mmaction2's MViT recipe).
-    dict(type='PytorchVideoWrapper', op='RandAugment', magnitude=7, num_layers=4),
+    dict(type='PytorchVideoWrapper', op='RandAugment', magnitude=7, num_layers=4,
+         sampling_hparas=dict(sampling_std=0.5)),
     dict(type='RandomResizedCrop'),
     dict(type='Resize', scale=(224, 224), keep_ratio=False),
     dict(type='Flip', flip_ratio=0.5),

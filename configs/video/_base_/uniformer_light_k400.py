@@ -2,10 +2,12 @@
 # Kinetics recipe of ./uniformer_k400.py with sparse sampling (the video split into `clip_len`
 # segments, one frame from each), 110 epochs with 10 warm-up epochs, fp32 training (the
 # authors report NaN losses with mixed precision), the loss 0.5 x CE(pooled classifier) +
-# 0.5 x CE(class-token classifier), 1 clip x 1 centre crop at test.
+# 0.5 x CE(class-token classifier), 1 clip x 1 centre crop at test on a short side equal to
+# the crop (slowfast/datasets/kinetics_sparse.py: min_scale = max_scale = crop_size =
+# TEST_CROP_SIZE; its TRAIN_JITTER_SCALES[0] branch is commented out).
 # This file is UniFormer-XXS, 16 frames at 160x160 (exp_light/uniformer_xxs16_160_k400:
 # `Uniformer_light_fp32`, drop path 0.05, weight decay 0.1, rand-m5-n2-mstd0.25, 256 videos
-# per step, lr 8e-4, from the ImageNet XXS weights at 160, test short side 192).
+# per step, lr 8e-4, from the ImageNet XXS weights at 160, test short side 160).
 _base_ = './uniformer_k400.py'
 
 model = dict(
@@ -29,13 +31,15 @@ model = dict(
 
 clip_len = 16
 img_size = 160
-short_side = 192  # the test short side is TRAIN_JITTER_SCALES[0]
+short_side = img_size  # the test short side is TEST_CROP_SIZE (kinetics_sparse.py)
 train_pipeline = [
     dict(type='DecordInit'),
     dict(type='UniformSample', clip_len=clip_len),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 256)),
-    dict(type='PytorchVideoWrapper', op='RandAugment', magnitude=5, num_layers=2),
+    # timm's rand-m5-n2-mstd0.25: magnitude 5, 2 ops, magnitude noise std 0.25
+    dict(type='PytorchVideoWrapper', op='RandAugment', magnitude=5, num_layers=2,
+         sampling_hparas=dict(sampling_std=0.25)),
     dict(type='RandomResizedCrop'),
     dict(type='Resize', scale=(img_size, img_size), keep_ratio=False),
     dict(type='Flip', flip_ratio=0.5),
