@@ -17,3 +17,7 @@ model = dict(
         init_cfg=dict(checkpoint='pretrained/uniformer_base_in1k.pth')))
 optim_wrapper = dict(optimizer=dict(lr=4e-4))
 auto_scale_lr = dict(base_batch_size=128)
+param_scheduler = [  # the warm-up from WARMUP_START_LR 1e-6 to this lr
+    {**_base_.param_scheduler[0], 'start_factor': _base_.warmup_start_lr / 4e-4},
+    _base_.param_scheduler[1],
+]

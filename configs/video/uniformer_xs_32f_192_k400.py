@@ -30,3 +30,7 @@ model = dict(
     cls_head=dict(in_channels=512))
 optim_wrapper = dict(optimizer=dict(lr=4e-4, weight_decay=0.05))
 auto_scale_lr = dict(base_batch_size=128)
+param_scheduler = [  # the warm-up from WARMUP_START_LR 1e-6 to this lr
+    {**_base_.param_scheduler[0], 'start_factor': _base_.warmup_start_lr / 4e-4},
+    _base_.param_scheduler[1],
+]

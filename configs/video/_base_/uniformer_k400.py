@@ -108,6 +108,7 @@ test_evaluator = val_evaluator
 
 max_epochs = 110
 warmup_epochs = 10
+warmup_start_lr = 1e-6  # SOLVER.WARMUP_START_LR, absolute whatever the lr
 train_cfg = dict(
     type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=1, val_interval=5)
 val_cfg = dict(type='ValLoop')
@@ -120,9 +121,10 @@ optim_wrapper = dict(
     paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0., flat_decay_mult=0.),
     clip_grad=dict(max_norm=20, norm_type=2))
 param_scheduler = [
-    # From WARMUP_START_LR 1e-6 (= 0.01 x the 1e-4 of this file) to lr, per iteration.
-    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=warmup_epochs,
-         convert_to_iter_based=True),
+    # From WARMUP_START_LR 1e-6 to lr, per iteration: configs with another lr recompute
+    # start_factor = warmup_start_lr / lr.
+    dict(type='LinearLR', start_factor=warmup_start_lr / 1e-4, by_epoch=True, begin=0,
+         end=warmup_epochs, convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=warmup_epochs,
          end=max_epochs, convert_to_iter_based=True),
 ]

@@ -63,3 +63,7 @@ test_dataloader = dict(batch_size=4, dataset=dict(pipeline=test_pipeline))
 
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=8e-4, weight_decay=0.1))
 auto_scale_lr = dict(base_batch_size=256)
+param_scheduler = [  # the warm-up from WARMUP_START_LR 1e-6 to this lr
+    {**_base_.param_scheduler[0], 'start_factor': _base_.warmup_start_lr / 8e-4},
+    _base_.param_scheduler[1],
+]

@@ -55,8 +55,8 @@ max_epochs = 50
 warmup_epochs = 5
 train_cfg = dict(max_epochs=max_epochs)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=warmup_epochs,
-         convert_to_iter_based=True),
+    dict(type='LinearLR', start_factor=_base_.warmup_start_lr / 2e-4, by_epoch=True, begin=0,
+         end=warmup_epochs, convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=warmup_epochs,
          end=max_epochs, convert_to_iter_based=True),
 ]
