@@ -34,7 +34,7 @@ train_pipeline = [
 val_pipeline = [dict(t, scale=(-1, 224)) if t['type'] == 'Resize' else t
                 for t in _base_.val_pipeline]
 test_pipeline = [
-    {**t, 'num_clips': 5} if t['type'] == 'SampleFrames' else
+    {**t, 'num_clips': 5} if t['type'].endswith('SampleFrames') else
     dict(type='ThreeCrop', crop_size=224) if t['type'] == 'CenterCrop' else t
     for t in val_pipeline
 ]

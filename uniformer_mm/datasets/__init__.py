@@ -5,6 +5,7 @@ importing this package imports no toolbox.
 """
 from ..registry import DATASETS as _DATASETS, TRANSFORMS as _TRANSFORMS
 from ..registry import register_lazy as _register_lazy
+from .sampling import DenseSampleFrames  # noqa: F401
 from .token_label import LoadTokenLabel, TokenLabelRandomFlip, TokenLabelTarget  # noqa: F401
 
 for _name in ('TokenLabelRandomResizedCrop', 'TokenLabelRandAugment'):

@@ -45,15 +45,19 @@ ann_file_train = 'data/kinetics400/kinetics400_train_list_videos.txt'
 ann_file_val = 'data/kinetics400/kinetics400_val_list_videos.txt'
 ann_file_test = ann_file_val
 
+# The official frame indices (slowfast/datasets/decoder.py with decord and
+# DATA.USE_OFFSET_SAMPLING True): linspace over the clip span, random start in training, test
+# clips from the first to the last frame (mmaction2's SampleFrames would pick other frames).
 train_pipeline = [
     dict(type='DecordInit'),
-    dict(type='SampleFrames', clip_len=16, frame_interval=4, num_clips=1),
+    dict(type='uniformer_mm.DenseSampleFrames', clip_len=16, frame_interval=4),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 256)),
     # timm's rand-m7-n4-mstd0.5-inc1 (pytorchvideo's RandAugment, as mmaction2's MViT recipe).
     dict(type='PytorchVideoWrapper', op='RandAugment', magnitude=7, num_layers=4,
          sampling_hparas=dict(sampling_std=0.5)),
-    dict(type='RandomResizedCrop'),
+    # DATA.TRAIN_JITTER_SCALES_RELATIVE / TRAIN_JITTER_ASPECT_RELATIVE
+    dict(type='RandomResizedCrop', area_range=(0.08, 1.0), aspect_ratio_range=(0.75, 1.3333)),
     dict(type='Resize', scale=(224, 224), keep_ratio=False),
     dict(type='Flip', flip_ratio=0.5),
     dict(type='RandomErasing', erase_prob=0.25, mode='rand'),
@@ -64,14 +68,15 @@ train_pipeline = [
 # test: the same with 4 clips (exp/*/test.sh: TEST.NUM_ENSEMBLE_VIEWS 4, NUM_SPATIAL_CROPS 1).
 val_pipeline = [
     dict(type='DecordInit'),
-    dict(type='SampleFrames', clip_len=16, frame_interval=4, num_clips=1, test_mode=True),
+    dict(type='uniformer_mm.DenseSampleFrames', clip_len=16, frame_interval=4, num_clips=1,
+         test_mode=True),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 256)),
     dict(type='CenterCrop', crop_size=224),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
 ]
-test_pipeline = [{**t, 'num_clips': 4} if t['type'] == 'SampleFrames' else t
+test_pipeline = [{**t, 'num_clips': 4} if t['type'].endswith('SampleFrames') else t
                  for t in val_pipeline]
 
 repeat_sample = 2  # official AUG.NUM_SAMPLE

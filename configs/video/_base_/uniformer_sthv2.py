@@ -27,14 +27,14 @@ ann_file_test = ann_file_val
 
 clip_len = 16
 train_pipeline = [
-    dict(type='UniformSample', clip_len=clip_len) if t['type'] == 'SampleFrames' else t
+    dict(type='UniformSample', clip_len=clip_len) if t['type'].endswith('SampleFrames') else t
     for t in _base_.train_pipeline if t['type'] != 'Flip'
 ]
 # Short side 224 at test (exp/uniformer_s16_sthv1_prek400/test.yaml: TRAIN_JITTER_SCALES
 # [224, 224], TEST_CROP_SIZE 224; slowfast/datasets/sth.py resizes to TEST_CROP_SIZE).
 val_pipeline = [
     dict(type='UniformSample', clip_len=clip_len, test_mode=True)
-    if t['type'] == 'SampleFrames' else
+    if t['type'].endswith('SampleFrames') else
     dict(t, scale=(-1, 224)) if t['type'] == 'Resize' else t for t in _base_.val_pipeline
 ]
 test_pipeline = [dict(type='ThreeCrop', crop_size=224) if t['type'] == 'CenterCrop' else t
