@@ -62,6 +62,8 @@ val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = dict(batch_size=4, dataset=dict(pipeline=test_pipeline))
 
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=8e-4, weight_decay=0.1))
+# TEST.TEST_BEST True: the best validation epoch is the one tested.
+default_hooks = dict(checkpoint=dict(save_best='acc/top1', rule='greater'))
 auto_scale_lr = dict(base_batch_size=256)
 param_scheduler = [  # the warm-up from WARMUP_START_LR 1e-6 to this lr
     {**_base_.param_scheduler[0], 'start_factor': _base_.warmup_start_lr / 8e-4},
