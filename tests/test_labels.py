@@ -12,7 +12,7 @@ import torch
 from uniformer_mm.checkpoint.labels import (DATASET_LABEL_ORDERS, LABEL_DIR, LABEL_ORDERS,
                                             UNUSED_ROW_PREFIX, LabelOrderError,
                                             label_permutation, normalize_label,
-                                            permute_classifier, read_labels)
+                                            permute_classifier, read_labels, reorder_classes)
 
 SIZES = dict(k400=400, k600=600, sthv1=174, sthv2=174, ucf101=101, hmdb51=51)
 
@@ -123,3 +123,56 @@ def test_official_hmdb51_drops_its_never_trained_rows():
     assert len(names) == 101 and names[51].startswith(UNUSED_ROW_PREFIX)
     out = permute_classifier(_official_head(names), 'official_hmdb51', 'mmaction2_hmdb51')
     assert out['head.bias'].tolist() == list(range(51))
+
+
+def _mm_head(names):
+    n = len(names)
+    return {'backbone.x': torch.zeros(1), 'cls_head.fc_cls.weight': torch.zeros(n, 2),
+            'cls_head.fc_cls.bias': torch.arange(n, dtype=torch.float32)}
+
+
+def test_reorder_classes_official_files_go_to_the_destination_order():
+    src = read_labels('official_k400')
+    out, order, msg = reorder_classes(_official_head(src), official=True, dst='mmaction2_k400')
+    assert order == 'mmaction2_k400' and 'reordered' in msg
+    # 'abseiling', row 0 of mmaction2's map, comes from its official row
+    assert out['head.bias'][0] == src.index('abseiling')
+    # the count names Kinetics-600 even for a destination given as a file
+    k600 = _official_head(read_labels('official_k600'))
+    path = str(LABEL_DIR / 'mmaction2_k600.txt')
+    out, order, _ = reorder_classes(k600, official=True, dst=path)
+    assert order == path and out['head.bias'][0] == read_labels('official_k600').index(
+        'abseiling')
+
+
+def test_reorder_classes_never_reorders_mmaction2_files_twice():
+    names = read_labels('mmaction2_k400')
+    sd = _mm_head(names)
+    out, order, msg = reorder_classes(sd, official=False, dst='mmaction2_k400')
+    assert torch.equal(out['cls_head.fc_cls.bias'], sd['cls_head.fc_cls.bias'])
+    assert order == 'mmaction2_k400' and 'taken to be in the destination order' in msg
+    # ... unless the file records another order
+    out, order, _ = reorder_classes(sd, official=False, meta={'label_order': 'mmaction2_k400'},
+                                    dst='official_k400')
+    assert order == 'official_k400'
+    assert out['cls_head.fc_cls.bias'][0] == names.index('riding a bike')
+
+
+def test_reorder_classes_explicit_orders_and_edge_cases():
+    sd = _official_head(['a', 'b', 'c'])
+    out, order, _ = reorder_classes(sd, official=True, src=['a', 'b', 'c'], dst=['c', 'b', 'a'])
+    assert out['head.bias'].tolist() == [2., 1., 0.] and order == 'a list of class names'
+    out, _, msg = reorder_classes(sd, official=True, src='none', dst=['c', 'b', 'a'])
+    assert out['head.bias'].tolist() == [0., 1., 2.] and 'kept as they are' in msg
+    with pytest.raises(LabelOrderError, match='3 rows but the source order'):
+        reorder_classes(sd, official=True, src=['a', 'b'], dst=['b', 'a'])
+    # 3 official classes: no dataset of that size; a destination needs an explicit source
+    with pytest.raises(LabelOrderError, match='give that order'):
+        reorder_classes(sd, official=True, dst=['c', 'b', 'a'])
+    # a Kinetics classifier converted for a Something-Something config: left alone
+    k400 = _official_head(read_labels('official_k400'))
+    out, _, msg = reorder_classes(k400, official=True, dst='mmaction2_sthv2')
+    assert torch.equal(out['head.bias'], k400['head.bias']) and 'another label set' in msg
+    # no classifier: nothing to do
+    assert reorder_classes({'blocks1.0.x': torch.zeros(1)}, official=True,
+                           dst='mmaction2_k400')[1:] == (None, '')

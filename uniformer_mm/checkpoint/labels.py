@@ -26,7 +26,8 @@ import torch
 
 __all__ = ['LABEL_DIR', 'LABEL_ORDERS', 'DATASET_LABEL_ORDERS', 'CLASSIFIER_PREFIXES',
            'UNUSED_ROW_PREFIX', 'LabelOrderError', 'normalize_label', 'read_labels',
-           'label_permutation', 'permute_classifier', 'official_order_for']
+           'label_permutation', 'permute_classifier', 'official_order_for', 'reorder_classes',
+           'NO_REORDER']
 
 #: Where the shipped label files live.
 LABEL_DIR = Path(__file__).resolve().parent.parent / 'data' / 'labels'
@@ -244,3 +245,102 @@ def official_order_for(order: str) -> Optional[str]:
         if order in (official, mm):
             return official
     return None
+
+
+#: Official class count -> its order, where the count alone names the dataset (174 is V1 or
+#: V2, 101 UCF101 or the official HMDB51 head: those need the config's order or a label file).
+_ORDER_BY_COUNT: Dict[int, str] = {400: 'official_k400', 600: 'official_k600'}
+
+#: ``--src-labels none``: keep the rows as they are.
+NO_REORDER = 'none'
+
+
+def _num_rows(state_dict: Mapping[str, torch.Tensor]) -> Optional[int]:
+    for prefix in CLASSIFIER_PREFIXES:
+        w = state_dict.get(prefix + 'weight')
+        if w is not None:
+            return int(w.shape[0])
+    return None
+
+
+def _label(spec: Optional[LabelSpec]) -> Optional[str]:
+    """What ``meta['label_order']`` records for a spec: its name or file path(s)."""
+    if spec is None or isinstance(spec, (str, os.PathLike)):
+        return None if spec is None else os.fspath(spec)
+    return 'a list of class names'
+
+
+def reorder_classes(state_dict: Mapping[str, torch.Tensor], official: bool,
+                    meta: Optional[Mapping] = None, src: Optional[LabelSpec] = None,
+                    dst: Optional[LabelSpec] = None
+                    ) -> Tuple['OrderedDict[str, torch.Tensor]', Optional[str], str]:
+    """Put the classifier rows of a checkpoint in the destination class order, if needed.
+
+    The one rule every entry point applies (the converter, ``tools/test.py``, ``init_cfg``):
+
+    * ``src`` -- the order of the rows now. Given: used as is (``'none'``: no reordering).
+      Otherwise an official file (``official=True``) is in the official order of the
+      destination's dataset (:func:`official_order_for`), or of the one its class count names
+      (400: Kinetics-400, 600: Kinetics-600); an OpenMMLab file is in the order its
+      ``meta['label_order']`` records, or else already in the destination order (mmaction2's
+      own zoo files, files trained with our configs): never reordered twice.
+    * ``dst`` -- the order to produce: the config's ``label_order`` or a user's file; None
+      keeps the rows.
+
+    A classifier whose row count is not that of the implied source order (a Kinetics file
+    converted for a Something-Something config, which will not load its classifier anyway)
+    is left alone; with an explicit ``src`` it is an error.
+
+    Args:
+        state_dict (Mapping[str, Tensor]): Unwrapped weights, official or mmaction2 layout.
+        official (bool): Whether the file is an official release (un-prefixed keys).
+        meta (Mapping, optional): The file's ``meta`` (``label_order`` is read).
+        src, dst: :func:`read_labels` specs (names, label files, lists) or None.
+
+    Returns:
+        tuple: ``(state_dict, label_order, message)``: the (possibly reordered) weights, the
+        order their rows are in now (for ``meta['label_order']``; None if unknown) and a line
+        saying what was done ('' when there is no classifier).
+
+    Raises:
+        LabelOrderError: An explicit ``src`` that does not fit the rows, or orders that do not
+            match by name (see :func:`permute_classifier`).
+    """
+    out = OrderedDict(state_dict)
+    rows = _num_rows(state_dict)
+    recorded = meta.get('label_order') if isinstance(meta, Mapping) else None
+    if rows is None:
+        return out, None, ''
+    if isinstance(src, str) and src.lower() == NO_REORDER:
+        return out, recorded, f'classifier rows kept as they are ({rows} classes, src labels none)'
+    explicit = src is not None
+    if src is None and official:
+        src = (official_order_for(dst) if isinstance(dst, str) else None) \
+            or _ORDER_BY_COUNT.get(rows)
+        if src is None and dst is not None:
+            raise LabelOrderError(
+                f'the classifier has {rows} classes in the official order of a dataset its '
+                'class count does not name; give that order (--src-labels / init_cfg '
+                f"src_labels), e.g. 'official_sthv2' or a label file. Known orders: "
+                f'{sorted(LABEL_ORDERS)}')
+        if src is None:
+            return out, None, (f'classifier rows kept in the official order ({rows} classes); '
+                               'give the destination order to reorder them')
+    elif src is None:
+        src = recorded
+        if src is None:  # mmaction2's zoo, our trained files: already the dataset's order
+            return out, _label(dst), (f'classifier rows kept ({rows} classes): an OpenMMLab '
+                                      "file without meta['label_order'] is taken to be in the "
+                                      'destination order')
+    num_src = len(read_labels(src))
+    if num_src != rows:
+        if explicit:
+            raise LabelOrderError(f'the classifier has {rows} rows but the source order '
+                                  f'{_describe(src)} has {num_src} classes')
+        return out, recorded, (f'classifier rows kept: {rows} classes, not the {num_src} of '
+                               f'{_describe(src)} (a classifier for another label set)')
+    if dst is None or (isinstance(src, str) and isinstance(dst, str) and src == dst):
+        return out, _label(src), f'classifier rows are in the order {_describe(src)}'
+    return (permute_classifier(out, src, dst), _label(dst),
+            f'classifier rows reordered by class name from {_describe(src)} to '
+            f'{_describe(dst)} ({rows} classes)')
