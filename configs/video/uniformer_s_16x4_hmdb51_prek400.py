@@ -9,6 +9,7 @@
 _base_ = './uniformer_s_16x4_ucf101_prek400.py'
 
 num_classes = 51
+label_order = 'mmaction2_hmdb51'  # docs/labels.md
 model = dict(
     cls_head=dict(num_classes=num_classes),
     data_preprocessor=dict(blending=dict(augments=[

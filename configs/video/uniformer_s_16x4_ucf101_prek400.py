@@ -10,6 +10,7 @@
 _base_ = './_base_/uniformer_k400.py'
 
 num_classes = 101
+label_order = 'mmaction2_ucf101'  # docs/labels.md
 model = dict(
     backbone=dict(
         drop_path_rate=0.2,

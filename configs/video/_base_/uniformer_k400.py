@@ -11,6 +11,9 @@
 _base_ = 'mmaction::_base_/default_runtime.py'
 
 num_classes = 400
+# The class order of this config's annotation lists (mmaction2's label map): the classifier
+# rows of official checkpoints are put in this order when loaded (docs/labels.md).
+label_order = 'mmaction2_k400'
 model = dict(
     type='Recognizer3D',
     backbone=dict(

@@ -9,6 +9,7 @@ _base_ = './uniformer_sthv2.py'
 
 model = dict(backbone=dict(drop_path_rate=0.2))
 
+label_order = 'mmaction2_sthv1'  # docs/labels.md
 dataset_type = 'RawframeDataset'
 data_root = 'data/sthv1/rawframes'
 data_root_val = data_root

@@ -9,6 +9,7 @@
 _base_ = './uniformer_k400.py'
 
 num_classes = 174
+label_order = 'mmaction2_sthv2'  # docs/labels.md
 model = dict(
     backbone=dict(
         drop_path_rate=0.3,
