@@ -40,7 +40,7 @@ train_pipeline = [
     # timm's rand-m5-n2-mstd0.25: magnitude 5, 2 ops, magnitude noise std 0.25
     dict(type='PytorchVideoWrapper', op='RandAugment', magnitude=5, num_layers=2,
          sampling_hparas=dict(sampling_std=0.25)),
-    dict(type='RandomResizedCrop'),
+    dict(type='RandomResizedCrop', area_range=(0.08, 1.0), aspect_ratio_range=(0.75, 1.3333)),
     dict(type='Resize', scale=(img_size, img_size), keep_ratio=False),
     dict(type='Flip', flip_ratio=0.5),
     dict(type='RandomErasing', erase_prob=0.25, mode='rand'),
