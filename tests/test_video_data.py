@@ -37,8 +37,8 @@ def _frame(i: int) -> np.ndarray:
 
 @pytest.fixture(scope='module')
 def data(tmp_path_factory) -> Dict[str, str]:
-    """One video (``videos/a.mp4``), one frame folder (``rawframes/a/00001.jpg`` ...) and their
-    mmaction2 annotation lists."""
+    """One video (``videos/a.mp4``), one frame folder (``rawframes/a/00001.jpg`` ... and
+    ``img_00001.jpg`` ...) and their mmaction2 annotation lists."""
     root = tmp_path_factory.mktemp('video_data')
     (root / 'videos').mkdir()
     writer = cv2.VideoWriter(str(root / 'videos' / 'a.mp4'), cv2.VideoWriter_fourcc(*'mp4v'),
@@ -50,6 +50,8 @@ def data(tmp_path_factory) -> Dict[str, str]:
     frames.mkdir(parents=True)
     for i in range(FRAMES):
         cv2.imwrite(str(frames / f'{i + 1:05d}.jpg'), _frame(i))
+        # HMDB51's frame names (mmaction2's layout, the official IMAGE_TEMPLATE)
+        (frames / f'img_{i + 1:05d}.jpg').hardlink_to(frames / f'{i + 1:05d}.jpg')
     (root / 'videos.txt').write_text('a.mp4 3\n')
     (root / 'rawframes.txt').write_text(f'a {FRAMES} 3\n')
     return dict(root=str(root))
@@ -126,7 +128,7 @@ def test_repeat_aug_rawframe_dataset(data: Dict[str, str]) -> None:
         dict(type='RandomResizedCrop'),
         dict(type='Resize', scale=(32, 32), keep_ratio=False),
         dict(type='FormatShape', input_format='NCTHW'),
-        dict(type='PackActionInputs'),
+        dict(type='PackActionInputs', meta_keys=('img_shape', 'frame_inds')),
     ]
     kwargs = dict(ann_file=str(root / 'rawframes.txt'),
                   data_prefix=dict(img=str(root / 'rawframes')), pipeline=pipeline)
