@@ -72,7 +72,7 @@ train_pipeline = [
 val_pipeline = [
     dict(type='DecordInit'),
     dict(type='uniformer_mm.DenseSampleFrames', clip_len=16, frame_interval=4, num_clips=1,
-         test_mode=True),
+         test_mode=True, use_offset=True),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 256)),
     dict(type='CenterCrop', crop_size=224),
