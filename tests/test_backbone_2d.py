@@ -1,6 +1,6 @@
-"""The 2D UniFormer backbone (issue 3).
+"""The 2D UniFormer backbone.
 
-* Golden fixtures from the official code (``tests/data/*.pth``, see /work/shared/golden) are
+* Golden fixtures from the official code (``tests/data/*.pth``) are
   reproduced to 1e-4 through the public loading path (``init_cfg`` Pretrained ->
   ``init_weights()``).
 * Keys, shapes and parameter counts of every named arch equal ``tests/data/keys``.
@@ -17,15 +17,15 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from conftest import max_rel_err
+
+from tiny_archs import DENSE_TINY, TINY
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from uniformer_mm.checkpoint import unwrap_state_dict
-from uniformer_mm.models.backbones import uniformer as uniformer_module
+from uniformer_mm.models.backbones import base as base_module
 from uniformer_mm.models.backbones.uniformer import UniFormer
 
 KEYS = Path(__file__).parent / 'data' / 'keys'
-TINY = dict(depths=(1, 1, 2, 1), embed_dims=(16, 32, 64, 128), head_dim=16)
-DENSE_TINY = dict(TINY, depths=(1, 1, 4, 1))
 DENSE = dict(out_indices=(0, 1, 2, 3), final_norm=False)
 
 
@@ -157,7 +157,7 @@ def test_head_dims_of_named_archs(arch, heads):
     (dict(arch=TINY, attn_type='shifted'), 'attn_type must be one of'),
     (dict(arch=TINY, out_indices=(4, ), final_norm=False), r'\[-4, 3\], got 4'),
     (dict(arch=TINY, out_indices=(0, 3)), 'final_norm=True'),
-    (dict(arch=TINY, frozen_stages=5), r'frozen_stages must be an int in \[-1, 4\]'),
+    (dict(arch=TINY, frozen_stages=4), r'frozen_stages must be an int in \[-1, 3\]'),
     (dict(arch=TINY, with_cp=(1, 2)), 'with_cp must be'),
 ])
 def test_invalid_arguments(kwargs, match):
@@ -210,7 +210,7 @@ def grads_after_step(model: nn.Module, x: torch.Tensor) -> Dict[str, bool]:
             for n, p in model.named_parameters()}
 
 
-@pytest.mark.parametrize('frozen', [0, 2, 4])
+@pytest.mark.parametrize('frozen', [0, 1, 3])
 def test_frozen_stages(frozen):
     model = UniFormer(arch=dict(TINY, conv_stem=True), frozen_stages=frozen)
     model.train()
@@ -219,14 +219,12 @@ def test_frozen_stages(frozen):
     after = bn_stats(model)
 
     def is_frozen(name: str) -> bool:
-        """The documented rule: 0 = the stem; k = stem, patch embeds and blocks 1..k; 4 also
-        the final norm."""
+        """The documented rule (mmpretrain Swin): k = the stem and stages 0..k, i.e.
+        patch_embed1..k+1 and blocks1..k+1; 3 also the final norm."""
         kind, stage = re.match(r'(patch_embed|blocks|norm)(\d?)', name).groups()
         if not stage:  # the final BatchNorm `norm`
-            return frozen == 4
-        if kind == 'patch_embed':
-            return int(stage) <= max(frozen, 1)
-        return int(stage) <= frozen
+            return frozen == 3
+        return int(stage) <= frozen + 1
 
     for name, p in model.named_parameters():
         assert p.requires_grad is not is_frozen(name), name
@@ -253,13 +251,13 @@ def test_norm_eval(norm_eval):
 
 def test_gradient_checkpointing(monkeypatch):
     calls = []
-    real = uniformer_module.cp.checkpoint
+    real = base_module.cp.checkpoint
 
     def counting(fn, *args, **kwargs):
         calls.append(kwargs.get('use_reentrant'))
         return real(fn, *args, **kwargs)
 
-    monkeypatch.setattr(uniformer_module.cp, 'checkpoint', counting)
+    monkeypatch.setattr(base_module.cp, 'checkpoint', counting)
     x = torch.rand(2, 3, 64, 64)
     torch.manual_seed(0)
     ref = UniFormer(arch=DENSE_TINY, **DENSE)
@@ -315,12 +313,14 @@ def test_layer_decay_constructor():
     model = TinyDetector(frozen_stages=0)
     groups = constructor(model).optimizer.param_groups
     lr = {g['param_name']: g['lr'] for g in groups}
-    assert 'backbone.patch_embed1.proj.weight' not in lr  # frozen: skipped
+    # frozen (the stem and stage 0): skipped
+    assert 'backbone.patch_embed1.proj.weight' not in lr
+    assert 'backbone.blocks1.0.conv1.weight' not in lr
     assert lr['head.weight'] == lr['backbone.norm.weight'] == pytest.approx(1e-3)
-    chain = ['backbone.blocks1.0.conv1.weight', 'backbone.blocks2.0.conv1.weight',
+    chain = ['backbone.blocks2.0.conv1.weight',
              'backbone.blocks3.0.attn.qkv.weight', 'backbone.blocks3.1.attn.qkv.weight',
              'backbone.blocks4.0.attn.qkv.weight', 'head.weight']
-    assert [lr[n] for n in chain] == pytest.approx([1e-3 * 0.5**k for k in range(5, -1, -1)])
+    assert [lr[n] for n in chain] == pytest.approx([1e-3 * 0.5**k for k in range(4, -1, -1)])
     wd = {g['param_name']: g['weight_decay'] for g in groups}
     assert wd['backbone.blocks3.0.norm1.weight'] == 0 and wd['head.weight'] == 0.05
     with pytest.raises(ValueError, match='layer_decay_rate'):

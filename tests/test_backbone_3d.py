@@ -1,6 +1,6 @@
-"""Video backbone ``uniformer_mm.UniFormer3D``, 2D->3D inflation, the mmaction2 path (issue 5).
+"""Video backbone ``uniformer_mm.UniFormer3D``, 2D->3D inflation, the mmaction2 path.
 
-Golden fixtures (``tests/data/*.pth``, from ``../shared/golden``): outputs of the official
+Golden fixtures (``tests/data/*.pth``): outputs of the official
 Sense-X/UniFormer video code with synthetic weights. They are reproduced through the public
 loading path, ``init_cfg=dict(type='Pretrained', checkpoint=...)`` + ``init_weights()``.
 """
@@ -18,12 +18,13 @@ from uniformer_mm.checkpoint import (ShapeMismatchError, load_checkpoint_file,
                                      unwrap_state_dict)
 from uniformer_mm.checkpoint.inflate import (InflationError, inflate_state_dict,
                                              inflate_weight)
-from uniformer_mm.checkpoint.video import extract_video_head
+from tiny_archs import TINY
+
+from uniformer_mm.checkpoint.keys import head_parts, select_head_keys
 from uniformer_mm.models import UniFormer3D
 from uniformer_mm.models.blocks import AttentionBlock, ConvBlock
 
 DATA = Path(__file__).parent / 'data'
-TINY = dict(depths=[1, 1, 2, 1], embed_dims=[16, 32, 64, 128], head_dim=16)
 GOLDEN = ['video_tiny', 'inflate_tiny']
 
 
@@ -62,7 +63,8 @@ def file_state_dict(name: str) -> Dict[str, torch.Tensor]:
 
 
 def file_head(name: str) -> Dict[str, torch.Tensor]:
-    return extract_video_head(file_state_dict(name))
+    head = select_head_keys(file_state_dict(name), head_parts('video'))
+    return {k.split('.', 1)[1]: v for k, v in head.items()}
 
 
 def tiny(**kwargs) -> UniFormer3D:
@@ -98,11 +100,12 @@ def test_stage_shapes_out_indices_and_std():
     assert [tuple(o.shape) for o in outs] == [(1, 16, 8, 16, 16), (1, 32, 8, 8, 8),
                                               (1, 64, 8, 4, 4), (1, 128, 8, 2, 2)]
     assert all(o.is_contiguous() for o in outs)
-    # A single index gives a tensor (mmaction2 ResNet3d convention, so I3DHead also works).
-    assert tiny(out_indices=-1).eval()(x).shape == (1, 128, 8, 2, 2)
+    # A single index gives a tuple of one map, as every backbone.
+    (out, ) = tiny(out_indices=-1).eval()(x)
+    assert out.shape == (1, 128, 8, 2, 2)
     std = tiny(std=True)
     assert std.patch_embed2.proj.weight.shape == (32, 16, 3, 2, 2)
-    assert std.eval()(x).shape == (1, 128, 8, 2, 2)  # std keeps T
+    assert std.eval()(x)[0].shape == (1, 128, 8, 2, 2)  # std keeps T
     with pytest.raises(ValueError, match='out_indices'):
         tiny(out_indices=4)
 
@@ -119,7 +122,7 @@ def test_golden_backbone_through_pretrained_init_cfg(name, mm_log):
     assert not [r.getMessage() for r in mm_log if r.levelname == 'WARNING']
     head = file_head(name)
     with torch.no_grad():
-        feats = model.eval()(g['input'])
+        (feats, ) = model.eval()(g['input'])
         logits = nn.functional.linear(feats.flatten(2).mean(-1), head['weight'], head['bias'])
     assert rel_err(logits, g['outputs'][0]) < 1e-4
 
@@ -131,7 +134,7 @@ def test_golden_fixture_is_sensitive():
     model.init_weights()
     head = file_head('video_tiny')
     with torch.no_grad():
-        feats = model.eval()(g['input'])
+        (feats, ) = model.eval()(g['input'])
         logits = nn.functional.linear(feats.flatten(2).mean(-1), head['weight'], head['bias'])
     assert rel_err(logits, g['outputs'][0]) > 1e-2
 
@@ -192,7 +195,7 @@ def test_center_vs_average_through_the_backbone():
                            sd2d['blocks3.0.attn.qkv.weight'])
     x = golden('inflate_tiny')['input']
     with torch.no_grad():
-        assert rel_err(models['center'].eval()(x), models['average'].eval()(x)) > 1e-3
+        assert rel_err(models['center'].eval()(x)[0], models['average'].eval()(x)[0]) > 1e-3
 
 
 def test_inflate_state_dict_drops_mismatched_head_and_names_bad_keys():
@@ -234,7 +237,7 @@ def test_input_errors():
         model(torch.randn(1, 3, 8, 16, 64))
     with pytest.raises(ValueError, match='input channels'):
         model(torch.randn(1, 1, 8, 64, 64))
-    assert model(torch.randn(1, 3, 2, 32, 32)).shape == (1, 128, 1, 1, 1)  # the minimum
+    assert model(torch.randn(1, 3, 2, 32, 32))[0].shape == (1, 128, 1, 1, 1)  # the minimum
 
 
 @pytest.mark.parametrize('kwargs,match', [
@@ -242,10 +245,10 @@ def test_input_errors():
     (dict(arch=dict(depths=[1, 1, 1, 1], embed_dims=[8, 16, 32, 64])), 'head_dim'),
     (dict(arch=dict(TINY, head_dim=24)), 'not divisible by head_dim'),
     (dict(arch=dict(TINY, depths=[1, 1, 1])), 'needs 4 values'),
-    (dict(attention='divided'), "'joint' or 'split'"),
+    (dict(attn_type='divided'), 'attn_type must be one of'),
     (dict(inflate_mode='repeat'), 'inflate_mode'),
-    (dict(frozen_stages=5), 'frozen_stages'),
-    (dict(cp_num=[1, 1]), 'cp_num'),
+    (dict(frozen_stages=4), 'frozen_stages'),
+    (dict(with_cp=[1, 1]), 'with_cp'),
 ])
 def test_constructor_errors(kwargs, match):
     kwargs.setdefault('arch', copy.deepcopy(TINY))
@@ -256,7 +259,7 @@ def test_constructor_errors(kwargs, match):
 # ----------------------------------------------------------------------- split attention
 
 def test_split_attention_keys_init_and_per_frame_start():
-    model = tiny(attention='split')
+    model = tiny(attn_type='split')
     model.init_weights()
     keys = [k for k in model.state_dict() if k.startswith('blocks3.0.')]
     assert keys[:8] == ['blocks3.0.pos_embed.weight', 'blocks3.0.pos_embed.bias',
@@ -287,7 +290,7 @@ def test_split_attention_keys_init_and_per_frame_start():
 
 
 def test_split_attention_from_a_joint_checkpoint(mm_log):
-    model = tiny(attention='split', init_cfg=pretrained('video_tiny'))
+    model = tiny(attn_type='split', init_cfg=pretrained('video_tiny'))
     model.init_weights()
     # The temporal branch is expected to be absent from every official file: not a warning.
     assert not [r.getMessage() for r in mm_log if r.levelname == 'WARNING']
@@ -305,7 +308,7 @@ def test_gradient_checkpointing_is_used_and_exact(monkeypatch):
     torch.manual_seed(0)
     ref = tiny()
     ref.init_weights()
-    cp_model = tiny(with_cp=True, cp_num=(1, 0, 2, 0))
+    cp_model = tiny(with_cp=(1, 0, 2, 0))
     cp_model.load_state_dict(ref.state_dict())
     calls = []
     original = torch.utils.checkpoint.checkpoint
@@ -319,7 +322,7 @@ def test_gradient_checkpointing_is_used_and_exact(monkeypatch):
     grads = []
     for model in (ref, cp_model):
         model.train()
-        model(x).square().mean().backward()
+        model(x)[0].square().mean().backward()
         grads.append(model.blocks3[1].attn.qkv.weight.grad.clone())
     assert calls == ['ConvBlock', 'AttentionBlock', 'AttentionBlock']
     assert torch.allclose(grads[0], grads[1], rtol=1e-4, atol=1e-7)
@@ -329,7 +332,7 @@ def test_gradient_checkpointing_is_used_and_exact(monkeypatch):
 
 
 def test_frozen_stages_and_norm_eval():
-    model = tiny(frozen_stages=2, norm_eval=True).train()
+    model = tiny(frozen_stages=1, norm_eval=True).train()
     frozen = ['patch_embed1', 'blocks1', 'patch_embed2', 'blocks2']
     for name, param in model.named_parameters():
         assert param.requires_grad == (name.split('.')[0] not in frozen), name
@@ -339,7 +342,7 @@ def test_frozen_stages_and_norm_eval():
     before = model.norm.running_mean.clone()
     model(torch.randn(2, 3, 4, 32, 32))
     assert torch.equal(before, model.norm.running_mean)
-    all_frozen = tiny(frozen_stages=4).train()
+    all_frozen = tiny(frozen_stages=3).train()
     assert not any(p.requires_grad for p in all_frozen.parameters())
 
 
@@ -349,12 +352,12 @@ def test_drop_path_only_in_training():
     x = torch.randn(4, 3, 4, 32, 32)
     with torch.no_grad():
         torch.manual_seed(1)
-        a = model.train()(x)
+        (a, ) = model.train()(x)
         torch.manual_seed(2)
-        b = model(x)
+        (b, ) = model(x)
         assert rel_err(a, b) > 1e-3
         model.eval()
-        assert torch.equal(model(x), model(x))
+        assert torch.equal(model(x)[0], model(x)[0])
 
 
 # ------------------------------------------------------------------------------ mmaction2
@@ -513,7 +516,7 @@ def test_configs_express_the_official_protocols(mmaction, name, sampler, views, 
         [TRANSFORMS.build(t) for t in pipeline]
     model = MODELS.build(cfg.model)  # not initialised: the pretrained files are not here
     assert type(model.backbone).__name__ == 'UniFormer3D'
-    assert model.backbone.depths == [3, 4, 8, 3]
+    assert model.backbone.depths == (3, 4, 8, 3)
     assert model.cls_head.num_classes == cfg.num_classes
 
 

@@ -1,4 +1,4 @@
-"""The checkpoint package (issue 3): safe reading, unwrapping, conversion, description, loading.
+"""The checkpoint package: safe reading, unwrapping, conversion, description, loading.
 
 Official files are imitated with the key lists of ``tests/data/keys`` (shapes on the meta
 device) and with the tiny golden checkpoints of ``tests/data``.
@@ -15,6 +15,8 @@ import pytest
 import torch
 import torch.nn as nn
 
+from tiny_archs import TINY
+
 from uniformer_mm.checkpoint import (ArchMismatchError, CheckpointError, CorruptCheckpointError,
                                      ShapeMismatchError, UnsafeCheckpointError,
                                      convert_official_to_mm, describe_state_dict,
@@ -24,7 +26,6 @@ from uniformer_mm.checkpoint import (ArchMismatchError, CheckpointError, Corrupt
 from uniformer_mm.models.backbones.uniformer import UniFormer
 
 KEYS = Path(__file__).parent / 'data' / 'keys'
-TINY = dict(depths=(1, 1, 2, 1), embed_dims=(16, 32, 64, 128), head_dim=16)
 
 
 def keys_state_dict(name: str) -> Dict[str, torch.Tensor]:

@@ -1,4 +1,4 @@
-"""Image classification with mmpretrain (issue 3): ImageClassifier + UniFormer + LinearClsHead,
+"""Image classification with mmpretrain: ImageClassifier + UniFormer + LinearClsHead,
 and token labeling (TokenLabelClsHead, TokenLabelClassifier with MixToken).
 
 Golden fixtures (official logits) are reproduced through the public paths: the backbone and
@@ -18,11 +18,12 @@ from mmengine.registry import DefaultScope  # noqa: E402
 from mmpretrain.registry import MODELS  # noqa: E402
 from mmpretrain.structures import DataSample  # noqa: E402
 
+from tiny_archs import TINY
+
 from uniformer_mm.checkpoint import (convert_official_to_mm, load_pretrained,  # noqa: E402
                                      unwrap_state_dict)
 from uniformer_mm.models.mix_token import MixToken, unmix_tokens  # noqa: E402
 
-TINY = dict(depths=(1, 1, 2, 1), embed_dims=(16, 32, 64, 128), head_dim=16)
 CLS_ARCHS = {
     'cls_tiny': TINY,
     'cls_tiny_convstem': dict(TINY, depths=(1, 2, 2, 1), conv_stem=True),

@@ -1,4 +1,4 @@
-"""The model-zoo configs (issue 6): every config parses, builds, trains and tests one step, and
+"""The model-zoo configs: every config parses, builds, trains and tests one step, and
 the metafiles, READMEs and configs agree.
 
 Step tests shrink only the backbone through the config (same family and width, one or two
@@ -98,8 +98,7 @@ def shrink_backbone(backbone: ConfigDict) -> None:
     attend over hundreds of padding tokens; 3x3 windows still pad and partition it.
     Pretrained weights are not on CI machines: their ``init_cfg`` is dropped.
     """
-    from uniformer_mm.checkpoint import IMAGE_ARCHS
-    from uniformer_mm.models.backbones.uniformer_light import LIGHT_ARCHS
+    from uniformer_mm.archs import IMAGE_ARCHS, LIGHT_ARCHS
     from uniformer_mm.models.backbones.uniformer3d import UniFormer3D
 
     kind = _backbone_type(backbone)
@@ -115,7 +114,7 @@ def shrink_backbone(backbone: ConfigDict) -> None:
     elif kind in ('UniFormerLight', 'UniFormerLight3D'):
         a = LIGHT_ARCHS[arch]
         backbone.arch = dict(depths=(1, 1, 2, 2), embed_dims=a['embed_dims'],
-                             head_dim=a['head_dim'], mlp_ratios=a['mlp_ratios'])
+                             head_dim=a['head_dim'], mlp_ratio=a['mlp_ratio'])
     elif kind == 'UniFormer3D':
         a = UniFormer3D.arch_zoo[arch]
         backbone.arch = dict(depths=(1, 1, 2, 1), embed_dims=a['embed_dims'],

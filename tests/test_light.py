@@ -1,4 +1,4 @@
-"""The efficient hourglass UniFormer (issue 4): UniFormerLight, UniFormerLight3D and their heads.
+"""The efficient hourglass UniFormer: UniFormerLight, UniFormerLight3D and their heads.
 
 Golden fixtures (``tests/data/{light,dense_light,video_light}_tiny.pth``) were produced by the
 official Sense-X/UniFormer code; each is ``{'checkpoint': <file as released>, 'input',
@@ -15,16 +15,20 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from uniformer_mm.checkpoint.light import (convert_official_light, light_backbone_state_dict,
-                                           light_head_state_dict)
-from uniformer_mm.models.backbones.uniformer_light import (EvoSABlock, UniFormerLight,
-                                                           UniFormerLight3D, pool_score)
+from tiny_archs import LIGHT_TINY as TINY
+
+from uniformer_mm.checkpoint import convert_official_to_mm
+from uniformer_mm.checkpoint.keys import head_parts, select_head_keys
+from uniformer_mm.models.backbones.uniformer_light import UniFormerLight, UniFormerLight3D
+from uniformer_mm.models.hourglass import EvoSABlock, pool_score
 
 DATA = osp.join(osp.dirname(__file__), 'data')
-# The architecture of the golden fixtures (official depth=[1,1,3,2], embed_dim=[16,32,64,128],
-# head_dim=16, mlp_ratio=3, prune_ratio=trade_off=[[],[],[1,.5,.5],[.5,.5]]).
-TINY = dict(depths=[1, 1, 3, 2], embed_dims=[16, 32, 64, 128], head_dim=16,
-            mlp_ratios=[3, 3, 3, 3], prune_ratios=[[], [], [1, .5, .5], [.5, .5]])
+DENSE = dict(final_norm=False, out_indices=(0, 1, 2, 3))
+
+
+def light_head_state_dict(state_dict: dict, task: str = 'cls') -> dict:
+    """The three classifier parts of a light file, named as inside our head of ``task``."""
+    return select_head_keys(state_dict, head_parts(task, 'head_cls', 'norm_cls'))
 
 
 def golden(name: str) -> dict:
@@ -135,7 +139,7 @@ def test_official_light_state_dict_maps_to_full_models():
     g = golden('light_tiny')
     model = light_classifier()
     # strict: every key of the full model is covered and nothing is left over
-    model.load_state_dict(convert_official_light(g['checkpoint']['model'], 'cls'), strict=True)
+    model.load_state_dict(convert_official_to_mm(g['checkpoint']['model'], 'cls'), strict=True)
     model.eval()
     with torch.no_grad():
         assert_close_to_scale(model(g['input'], mode='tensor'), g['outputs'][0])
@@ -143,7 +147,7 @@ def test_official_light_state_dict_maps_to_full_models():
 
 def test_golden_dense_light_tiny(tmp_path):
     path, g = release_file(tmp_path, 'dense_light_tiny')  # {'state_dict'}, 'backbone.' keys
-    model = UniFormerLight(TINY, mode='dense', init_cfg=pretrained(path))
+    model = UniFormerLight(TINY, **DENSE, init_cfg=pretrained(path))
     model.init_weights()
     model.eval()
     with torch.no_grad():
@@ -152,7 +156,7 @@ def test_golden_dense_light_tiny(tmp_path):
     for out, ref in zip(outs, g['outputs']):
         assert_close_to_scale(out, ref)
     # out_indices selects maps (and only builds their norms); the values are unchanged.
-    sub = UniFormerLight(TINY, mode='dense', out_indices=(1, 3), init_cfg=pretrained(path))
+    sub = UniFormerLight(TINY, final_norm=False, out_indices=(1, 3), init_cfg=pretrained(path))
     sub.init_weights()
     sub.eval()
     assert not hasattr(sub, 'norm1') and hasattr(sub, 'norm2')
@@ -171,7 +175,7 @@ def test_golden_video_light_tiny_backbone(tmp_path, raw):
     model.init_weights()
     model.eval()
     with torch.no_grad():
-        pooled, cls_token = model(g['input'])
+        ((pooled, cls_token), ) = model(g['input'])
     assert cls_token.shape == (1, 128)
     head = light_head_state_dict(g['checkpoint']['model_state'], 'video')
     assert_close_to_scale(F.linear(pooled, head['fc_cls.weight'], head['fc_cls.bias']),
@@ -190,7 +194,7 @@ def test_golden_video_light_tiny_recognizer(tmp_path):
         (pred, ) = model(g['input'][:, None], [ActionDataSample()], mode='predict')
     assert_close_to_scale(pred.pred_score[None], g['outputs'][0])
     # and the whole-model mapping of the official file is complete
-    model.load_state_dict(convert_official_light(g['checkpoint']['model_state'], 'video'),
+    model.load_state_dict(convert_official_to_mm(g['checkpoint']['model_state'], 'video'),
                           strict=True)
 
 
@@ -228,7 +232,7 @@ def test_keys_and_parameter_counts(arch, kind, keys_file, num_classes):
     if kind == 'video':
         model = UniFormerLight3D(arch)
     else:
-        model = UniFormerLight(arch, mode=kind)
+        model = UniFormerLight(arch, **(DENSE if kind == 'dense' else {}))
     ours = {k: list(v.shape) for k, v in model.state_dict().items()}
     n_params = sum(p.numel() for p in model.parameters())
     if num_classes is not None:
@@ -367,9 +371,9 @@ def test_two_models_in_one_process():
                                   trade_offs=[[1, .3, .6], [.2, .9]])).eval()
     xi, xv = torch.randn(2, 3, 64, 64), torch.randn(1, 3, 4, 64, 64)
     with torch.no_grad():
-        ref_i, ref_v = image(xi)[0][0], video(xv)[0]
+        ref_i, ref_v = image(xi)[0][0], video(xv)[0][0]
         # interleaved calls in one thread
-        assert torch.equal(video(xv)[0], ref_v) and torch.equal(image(xi)[0][0], ref_i)
+        assert torch.equal(video(xv)[0][0], ref_v) and torch.equal(image(xi)[0][0], ref_i)
 
     def run_image():
         with torch.no_grad():
@@ -377,7 +381,7 @@ def test_two_models_in_one_process():
 
     def run_video():
         with torch.no_grad():
-            return video(xv)[0]
+            return video(xv)[0][0]
 
     res_i, res_v = run_concurrently([run_image, run_video])
     assert all(torch.equal(r, ref_i) for r in res_i)
@@ -413,9 +417,9 @@ def test_bf16_autocast_forward_is_finite_and_attention_precision(monkeypatch, at
 
 
 def test_video_bf16_autocast_forward_is_finite():
-    model = UniFormerLight3D(TINY, layer_scale_init=0.1).eval()
+    model = UniFormerLight3D(TINY, layer_scale_init_value=0.1).eval()
     with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
-        pooled, cls_token = model(torch.randn(1, 3, 4, 64, 64))
+        ((pooled, cls_token), ) = model(torch.randn(1, 3, 4, 64, 64))
     assert torch.isfinite(pooled).all() and torch.isfinite(cls_token).all()
 
 
@@ -463,7 +467,7 @@ def test_video_training_returns_both_scores_and_backpropagates():
     pytest.importorskip('mmaction')
     from mmaction.structures import ActionDataSample
     torch.manual_seed(0)
-    model = light_recognizer(backbone=dict(layer_scale_init=0.1))
+    model = light_recognizer(backbone=dict(layer_scale_init_value=0.1))
     model.init_weights()
     model.train()
     x = torch.randn(2, 1, 3, 4, 64, 64)
@@ -498,7 +502,7 @@ def test_2d_light_weights_inflate_into_the_video_stem(tmp_path):
 
 def test_image_weights_into_dense_backbone_and_back(tmp_path):
     path, g = release_file(tmp_path, 'light_tiny')
-    dense = UniFormerLight(TINY, mode='dense', init_cfg=pretrained(path))
+    dense = UniFormerLight(TINY, **DENSE, init_cfg=pretrained(path))
     dense.init_weights()  # head, head_cls, norm_cls and the final BN are not dense weights
     assert torch.equal(dense.cls_token, g['checkpoint']['model']['cls_token'])
     assert dense.pretrained_new_keys == ('norm1.', 'norm2.', 'norm3.', 'norm4.')
@@ -516,7 +520,7 @@ def test_head_skips_classifiers_of_another_class_count(tmp_path):
 
 
 def test_frozen_stages_and_norm_eval():
-    model = UniFormerLight(TINY, mode='dense', frozen_stages=2, norm_eval=True)
+    model = UniFormerLight(TINY, **DENSE, frozen_stages=2, norm_eval=True)
     model.train()
     frozen = [f'{m}{i}' for m in ('patch_embed', 'blocks', 'norm') for i in (1, 2, 3)]
     frozen.append('cls_token')  # enters in stage 3 (index 2); cls_upsample belongs to stage 4
@@ -533,7 +537,7 @@ def test_frozen_stages_and_norm_eval():
 
 
 @pytest.mark.parametrize('arch,match', [
-    ('tiny', 'unknown light arch'),
+    ('tiny', 'unknown UniFormerLight arch'),
     (dict(TINY, prune_ratios=[[.5, .5, .5], [.5, .5]]), 'first stage-3 block'),
     (dict(TINY, prune_ratios=[[1, .5], [.5, .5]]), 'one value per stage-3'),
     (dict(TINY, head_dim=24), 'does not divide'),
@@ -546,12 +550,12 @@ def test_bad_archs_are_refused(arch, match):
 
 def test_backbone_state_dict_excludes_classifier_parts():
     sd = golden('light_tiny')['checkpoint']['model']
-    backbone = light_backbone_state_dict(sd)
+    backbone = UniFormerLight(TINY).convert_pretrained(sd)
     assert not any(k.startswith(('head', 'norm_cls')) for k in backbone)
     assert set(light_head_state_dict(sd)) == {
         'fc.weight', 'fc.bias', 'fc_token.weight', 'fc_token.bias', 'norm_token.weight',
         'norm_token.bias'}
-    full = convert_official_light(sd, 'video')
+    full = convert_official_to_mm(sd, 'video')
     assert 'cls_head.fc_cls.weight' in full and 'cls_head.norm_token.bias' in full
     assert len(full) == len(sd)
 

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 
 from uniformer_mm.models import UniFormer, UniFormer3D, UniFormerLight, UniFormerLight3D
-from uniformer_mm.models.backbones.uniformer_light import EvoSABlock
+from uniformer_mm.models.hourglass import EvoSABlock
 from uniformer_mm.utils import benchmark as bm
 
 # Four stage-3 blocks: the hybrid model then has window blocks and one global block.
@@ -37,10 +37,10 @@ BACKBONES: Dict[str, Tuple[Callable[[], nn.Module], Tuple[int, ...]]] = {
     '2d_hybrid': (lambda: UniFormer(arch=TINY2D, attn_type='hybrid', window_size=4, **DENSE),
                   IMG),
     '3d_joint': (lambda: UniFormer3D(arch=VIDEO), CLIP),
-    '3d_split_ls': (lambda: UniFormer3D(arch=VIDEO, attention='split',
+    '3d_split_ls': (lambda: UniFormer3D(arch=VIDEO, attn_type='split',
                                         layer_scale_init_value=0.1, out_indices=(2, 3)), CLIP),
     'light_cls': (lambda: UniFormerLight(arch=LIGHT), (2, 3, 64, 64)),
-    'light_dense': (lambda: UniFormerLight(arch=LIGHT, mode='dense'), (2, 3, 64, 96)),
+    'light_dense': (lambda: UniFormerLight(arch=LIGHT, **DENSE), (2, 3, 64, 96)),
     'light_3d': (lambda: UniFormerLight3D(arch=LIGHT), (2, 3, 4, 64, 64)),
 }
 

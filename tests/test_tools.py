@@ -85,17 +85,17 @@ def video_model(backbone: dict, head_type: str) -> dict:
 
 #: fixture -> (toolbox, model config, release kind)
 ROUND_TRIPS = {
-    'cls_tiny': ('mmpretrain', cls_model(TINY), 'imagenet'),
+    'cls_tiny': ('mmpretrain', cls_model(TINY), 'image'),
     'cls_tiny_convstem': ('mmpretrain', cls_model(dict(TINY, depths=(1, 2, 2, 1),
-                                                       conv_stem=True)), 'imagenet'),
-    'cls_tiny_ls': ('mmpretrain', cls_model(dict(TINY, layer_scale='attention')), 'imagenet'),
+                                                       conv_stem=True)), 'image'),
+    'cls_tiny_ls': ('mmpretrain', cls_model(dict(TINY, layer_scale='attention')), 'image'),
     'tl_tiny_ls': ('mmpretrain', cls_model(dict(TINY, layer_scale='all'), dict(
         type='uniformer_mm.TokenLabelClsHead', num_classes=10, in_channels=128)),
-        'token_labeling'),
+        'image_tl'),
     'light_tiny': ('mmpretrain', dict(
         type='ImageClassifier', backbone=dict(type='uniformer_mm.UniFormerLight', arch=LIGHT),
         head=dict(type='uniformer_mm.LightClsHead', num_classes=10, in_channels=128)),
-        'imagenet_light'),
+        'image_light'),
     'video_tiny': ('mmaction', video_model(dict(type='uniformer_mm.UniFormer3D', arch=TINY),
                                            'uniformer_mm.UniFormerClsHead'), 'video'),
     'video_light_tiny': ('mmaction', video_model(

@@ -34,60 +34,16 @@ import types
 import zipfile
 from typing import Any, Callable, List, Optional
 
-import numpy as np
 import torch
 
-__all__ = ['MMENGINE_CHECKPOINT_GLOBALS', 'mmengine_checkpoint_globals',
-           'fix_mmengine_weights_only', 'fix_torchvision_functional_tensor', 'apply_all']
+from uniformer_mm.checkpoint.io import (UnsafeCheckpointError, explain_load_error,
+                                        mmengine_checkpoint_globals)
+
+__all__ = ['MMENGINE_CHECKPOINT_GLOBALS', 'fix_mmengine_weights_only', 'fix_torchvision_functional_tensor', 'apply_all']
 
 
-def _numpy_globals() -> List[Any]:
-    """The globals numpy needs to unpickle arrays and scalars of plain dtypes."""
-    try:  # numpy >= 1.25 exposes the dtype classes; numpy 2 renamed numpy.core
-        from numpy import dtypes
-        dtype_classes = [getattr(dtypes, n) for n in dir(dtypes) if n.endswith('DType')]
-    except ImportError:  # pragma: no cover - older numpy
-        dtype_classes = []
-    # numpy 1.26 ships a ``numpy._core`` stub (for reading numpy-2 pickles) whose
-    # ``multiarray`` is not an attribute until imported, so import the submodule explicitly.
-    major = int(np.__version__.split('.')[0])
-    multiarray = importlib.import_module(
-        'numpy._core.multiarray' if major >= 2 else 'numpy.core.multiarray')
-    return [multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype, *dtype_classes]
-
-
-def _history_buffer_getattr(obj: Any, name: str) -> Any:
-    """``getattr`` restricted to the statistics methods of ``HistoryBuffer``.
-
-    A pickled ``HistoryBuffer`` refers to its statistics methods (``HistoryBuffer.min`` ...)
-    as ``getattr(HistoryBuffer, 'min')``. Allowing the real ``builtins.getattr`` would let a
-    crafted file reach any attribute of any allowed object, so the unpickler gets this
-    function under that name instead.
-    """
-    from mmengine.logging.history_buffer import HistoryBuffer
-    # ``_statistics_methods`` gets the four built-in methods only when a first HistoryBuffer
-    # is constructed, which has not happened yet in a process that reads a checkpoint before
-    # logging anything (tools/test.py), so they are named here too.
-    allowed = set(HistoryBuffer._statistics_methods) | {'min', 'max', 'current', 'mean'}
-    if obj is HistoryBuffer and name in allowed:
-        return getattr(obj, name)
-    raise pickle.UnpicklingError(
-        f'refusing getattr({obj!r}, {name!r}) while loading a checkpoint: only the statistics '
-        'methods of mmengine HistoryBuffer are allowed')
-
-
-def mmengine_checkpoint_globals() -> List[Any]:
-    """Exactly what an mmengine Runner checkpoint pickles besides tensors and containers.
-
-    ``message_hub`` holds :class:`~mmengine.logging.HistoryBuffer` objects whose histories are
-    numpy arrays and which name their statistics methods through ``getattr``; numpy scalars
-    appear in logged runtime info.
-    """
-    from mmengine.logging.history_buffer import HistoryBuffer
-    return [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'), *_numpy_globals()]
-
-
-#: Filled by :func:`fix_mmengine_weights_only`; see :func:`mmengine_checkpoint_globals`.
+#: Filled by :func:`fix_mmengine_weights_only`; see
+#: :func:`uniformer_mm.checkpoint.io.mmengine_checkpoint_globals`.
 MMENGINE_CHECKPOINT_GLOBALS: List[Any] = []
 
 
@@ -106,7 +62,6 @@ def _with_safe_globals(loader: Callable) -> Callable:
             # CheckpointError as our own loader instead of torch's unpickler message. Only
             # what torch.load raises for such files; e.g. the KeyError of an unknown
             # ``torchvision://`` name passes through unchanged.
-            from uniformer_mm.checkpoint.io import UnsafeCheckpointError, explain_load_error
             filename = args[0] if args else kwargs.get('filename', '?')
             err = explain_load_error(str(filename), e, MMENGINE_CHECKPOINT_GLOBALS)
             if err is None:

@@ -11,7 +11,7 @@ plain backbone from an mmdet config) never imports an unrelated toolbox, and a m
 is reported by name with the command that installs it.
 """
 import importlib
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Dict, Optional
 
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
@@ -112,11 +112,3 @@ def resolve(obj: Any) -> Any:
     require_toolbox(toolbox, f'uniformer_mm.{obj.__name__}')
     module, _, attr = target.partition(':')
     return getattr(importlib.import_module(module), attr)
-
-
-def get_class(registry: Registry, name: str) -> Callable:
-    """``registry.get(name)`` resolved to the real class (imports its toolbox)."""
-    obj = registry.get(name)
-    if obj is None:
-        raise KeyError(f'{name!r} is not registered in uniformer_mm.{registry.name}')
-    return resolve(obj)

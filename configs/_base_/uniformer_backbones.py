@@ -10,8 +10,9 @@
 #                  (`final_norm=False`: no classification BatchNorm); BatchNorms stay
 #                  trainable (the official downstream backbones never froze them).
 #   uniformer_b    UniFormer-B, otherwise as uniformer_s.
-#   uniformer_xs   UniFormer-XS (hourglass) in dense mode, ImageNet-1K weights at 224.
-#   uniformer_xxs  UniFormer-XXS (hourglass) in dense mode, ImageNet-1K weights at 224.
+#   uniformer_xs   UniFormer-XS (hourglass) for dense prediction (`final_norm=False`, as
+#                  uniformer_s), ImageNet-1K weights at 224.
+#   uniformer_xxs  UniFormer-XXS (hourglass), otherwise as uniformer_xs.
 uniformer_s = dict(
     type='uniformer_mm.UniFormer',
     arch='small',
@@ -25,7 +26,7 @@ uniformer_b = dict(
 uniformer_xs = dict(
     type='uniformer_mm.UniFormerLight',
     arch='xs',
-    mode='dense',
+    final_norm=False,
     init_cfg=dict(type='Pretrained', checkpoint='pretrained/uniformer_xs_224_in1k.pth'))
 uniformer_xxs = dict(
     uniformer_xs,

@@ -103,7 +103,7 @@ def fit_to_config(ckpt: Dict, config: str, cfg_options: Optional[List[str]] = No
     model = apis.build_model(cfg)
     own = model.state_dict()
     if toolbox is not None and toolbox != scope:
-        if kind in ('imagenet', 'token_labeling', 'imagenet_light', 'video', 'video_light'):
+        if kind in ('image', 'image_tl', 'image_light', 'video', 'video_light'):
             # A classification file for a downstream config: keep the backbone only, which is
             # what such a config starts from.
             sd = OrderedDict((k, v) for k, v in sd.items() if k.startswith('backbone.'))

@@ -5,22 +5,26 @@
 * :func:`unwrap_state_dict` -- ``{'model' | 'state_dict' | 'model_state': ...}`` and
   ``module.`` prefixes to a flat state_dict.
 * :func:`convert_official_to_mm` -- official keys to the mmpretrain / mmdet / mmseg / mmpose /
-  mmaction2 model layouts.
+  mmaction2 model layouts (key tables of the heads: :mod:`~uniformer_mm.checkpoint.keys`).
 * :func:`describe_state_dict` -- which UniFormer a state_dict is (for error messages).
-* :func:`load_pretrained` -- all of the above plus the module's ``convert_pretrained`` hook,
-  shape checks and loud missing/unexpected key reports; called by ``init_weights()`` of our
-  backbones and heads when ``init_cfg=dict(type='Pretrained', checkpoint=...)``.
+* :func:`load_pretrained` -- all of the above plus the module's loading protocol
+  (:class:`~uniformer_mm.checkpoint.protocol.PretrainedModule`), shape checks and loud
+  missing/unexpected key reports; called by ``init_weights()`` of our backbones and heads
+  when ``init_cfg=dict(type='Pretrained', checkpoint=...)``, and by ``tools/test.py``.
+* :mod:`~uniformer_mm.checkpoint.release` -- whole release files (converter tool,
+  ``tools/test.py``): which release a file is, conversion, architecture comparison.
 """
-from .archs import HEAD_DIM_TRAP, IMAGE_ARCHS, KNOWN_ARCHS
+from uniformer_mm.archs import HEAD_DIM_TRAP, IMAGE_ARCHS, KNOWN_ARCHS
 from .convert import (CONVERTERS, convert_official_to_mm, is_mm_layout, make_mm_checkpoint,
                       register_converter)
 from .inflate import InflationError, inflate_state_dict, inflate_weight
 from .io import (CheckpointError, CorruptCheckpointError, UnsafeCheckpointError,
                  load_checkpoint_file, official_checkpoint_globals)
+from .keys import select_head_keys
 from .loading import ArchMismatchError, ShapeMismatchError, load_pretrained, summarize_keys
+from .protocol import PretrainedModule
 from .state_dict import (WRAPPER_KEYS, StateDictInfo, describe_state_dict, strip_prefix,
                          unwrap_state_dict)
-from .video import extract_video_head
 
 __all__ = [
     'load_checkpoint_file', 'official_checkpoint_globals', 'unwrap_state_dict', 'strip_prefix',
@@ -28,5 +32,6 @@ __all__ = [
     'register_converter', 'is_mm_layout', 'make_mm_checkpoint', 'summarize_keys', 'CONVERTERS',
     'WRAPPER_KEYS', 'IMAGE_ARCHS', 'KNOWN_ARCHS', 'HEAD_DIM_TRAP', 'CheckpointError',
     'UnsafeCheckpointError', 'CorruptCheckpointError', 'ShapeMismatchError', 'ArchMismatchError',
-    'inflate_weight', 'inflate_state_dict', 'InflationError', 'extract_video_head'
+    'inflate_weight', 'inflate_state_dict', 'InflationError', 'select_head_keys',
+    'PretrainedModule'
 ]

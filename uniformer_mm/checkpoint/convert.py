@@ -6,15 +6,13 @@ The backbone keys never change (our modules keep the official names); only the w
 ==========  ==================================================================================
 task        mapping
 ==========  ==================================================================================
-``cls``     ``k -> backbone.k``; ``head.* -> head.fc.*`` (mmpretrain ``LinearClsHead``);
-            ``aux_head.* -> head.aux_fc.*`` (``uniformer_mm.TokenLabelClsHead``);
-            light models: ``head_cls.* -> head.fc_token.*``, ``norm_cls.* -> head.norm_token.*``
-            (``uniformer_mm.LightClsHead``).
+``cls``     ``k -> backbone.k``; the classifier parts as in :mod:`~uniformer_mm.checkpoint.keys`
+            (``head.* -> head.fc.*``, ``aux_head.* -> head.aux_fc.*``, ...).
 ``dense``   ``k -> backbone.k``; the classification ``norm.*`` (BN), ``head.*``,
             ``aux_head.*``, ``head_cls.*`` and ``norm_cls.*`` are dropped (aliases ``det``,
             ``seg``, ``pose``).
-``video``   ``k -> backbone.k``; ``head.* -> cls_head.fc_cls.*`` (mmaction2 heads); light:
-            ``head_cls.* -> cls_head.fc_token.*``, ``norm_cls.* -> cls_head.norm_token.*``.
+``video``   ``k -> backbone.k``; ``head.* -> cls_head.fc_cls.*`` (mmaction2 heads), the light
+            parts as in :mod:`~uniformer_mm.checkpoint.keys`.
 ==========  ==================================================================================
 
 Files that already use the ``backbone.`` layout (mmcv / mmengine releases, converted files)
@@ -25,39 +23,12 @@ from typing import Any, Callable, Dict, Mapping, Optional, Union
 
 import torch
 
+from .keys import TOKEN_PARTS, classifier_names
+
 __all__ = ['CONVERTERS', 'register_converter', 'convert_official_to_mm', 'is_mm_layout',
-           'make_mm_checkpoint', 'HEAD_PREFIX', 'POOLED_NAME', 'LIGHT_TOKEN_PARTS',
-           'classifier_names']
+           'make_mm_checkpoint']
 
 StateDict = Mapping[str, torch.Tensor]
-
-# Where the official classifiers go: the one table the converters below, the light heads'
-# loader (uniformer_mm.checkpoint.light) and the video head's (checkpoint.video) read.
-#: Task -> the model attribute holding the classifier (mmpretrain ``head``, mmaction2
-#: ``cls_head``).
-HEAD_PREFIX: Dict[str, str] = {'cls': 'head', 'video': 'cls_head'}
-#: Task -> name, inside that head, of the classifier of the pooled features (official
-#: ``head``): each toolbox's own name for its main classifier.
-POOLED_NAME: Dict[str, str] = {'cls': 'fc', 'video': 'fc_cls'}
-#: Official class-token parts of the light models -> their names inside our light heads (the
-#: same in both toolboxes, so that ``fc_cls`` never means two things).
-LIGHT_TOKEN_PARTS: Dict[str, str] = {'head_cls': 'fc_token', 'norm_cls': 'norm_token'}
-
-
-def classifier_names(task: str) -> Dict[str, str]:
-    """Official top-level classifier names -> their full names in ``task``'s model.
-
-    Args:
-        task (str): ``'cls'`` (mmpretrain) or ``'video'`` (mmaction2).
-
-    Returns:
-        dict: ``{'head': '<head>.<pooled>', 'head_cls': '<head>.fc_token',
-        'norm_cls': '<head>.norm_token'}``, e.g. ``'head' -> 'cls_head.fc_cls'`` for video.
-    """
-    head = HEAD_PREFIX[task]
-    return {'head': f'{head}.{POOLED_NAME[task]}',
-            **{part: f'{head}.{name}' for part, name in LIGHT_TOKEN_PARTS.items()}}
-
 
 #: ``task -> function(official state_dict) -> mm state_dict``.
 CONVERTERS: Dict[str, Callable[[StateDict], 'OrderedDict[str, torch.Tensor]']] = {}
@@ -96,13 +67,13 @@ def _convert_cls(state_dict: StateDict) -> 'OrderedDict[str, torch.Tensor]':
     # aux_head is kept (as head.aux_fc) even for a LinearClsHead target: a token-labeling file
     # evaluated without its auxiliary term is then reported as 'unexpected keys', not hidden.
     # head_cls / norm_cls: the class-token classifier of the light models (LightClsHead).
-    return _rename(state_dict, {**classifier_names('cls'), 'aux_head': 'head.aux_fc'})
+    return _rename(state_dict, classifier_names('cls'))
 
 
 @register_converter('dense', 'det', 'seg', 'pose')
 def _convert_dense(state_dict: StateDict) -> 'OrderedDict[str, torch.Tensor]':
     # Exactly the top-level 'norm' (the classification BN); the dense norm1..norm4 are others.
-    return _rename(state_dict, {}, drop=('norm', 'head', 'aux_head', *LIGHT_TOKEN_PARTS))
+    return _rename(state_dict, {}, drop=('norm', 'head', *TOKEN_PARTS))
 
 
 @register_converter('video')
@@ -135,7 +106,7 @@ def make_mm_checkpoint(state_dict: StateDict, task: str,
     """A converted checkpoint to save: ``{'state_dict': ..., 'meta': {'arch': arch}}``.
 
     Recording the architecture matters because head_dim changes no weight shape (see
-    :data:`~uniformer_mm.checkpoint.archs.HEAD_DIM_TRAP`): :func:`load_pretrained` refuses to
+    :data:`~uniformer_mm.archs.HEAD_DIM_TRAP`): :func:`load_pretrained` refuses to
     load a file whose ``meta['arch']`` head_dim contradicts the model.
 
     Args:

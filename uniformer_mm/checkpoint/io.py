@@ -6,6 +6,7 @@ few non-tensor objects besides their weights, so exactly those are allowed here 
 else; ``weights_only=False`` is never used.
 """
 import argparse
+import importlib
 import os
 import os.path as osp
 import pickle
@@ -13,11 +14,13 @@ import re
 import zipfile
 from typing import Any, Callable, Dict, List, Optional, Union
 
+import numpy as np
 import torch
 
 __all__ = [
     'CheckpointError', 'UnsafeCheckpointError', 'CorruptCheckpointError',
-    'official_checkpoint_globals', 'load_checkpoint_file', 'explain_load_error'
+    'official_checkpoint_globals', 'mmengine_checkpoint_globals', 'load_checkpoint_file',
+    'explain_load_error'
 ]
 
 PathLike = Union[str, 'os.PathLike[str]']
@@ -39,6 +42,53 @@ class CorruptCheckpointError(CheckpointError):
     """The file is truncated, empty or not a PyTorch checkpoint at all."""
 
 
+def _numpy_globals() -> List[Any]:
+    """The globals numpy needs to unpickle arrays and scalars of plain dtypes."""
+    try:  # numpy >= 1.25 exposes the dtype classes; numpy 2 renamed numpy.core
+        from numpy import dtypes
+        dtype_classes = [getattr(dtypes, n) for n in dir(dtypes) if n.endswith('DType')]
+    except ImportError:  # pragma: no cover - older numpy
+        dtype_classes = []
+    # numpy 1.26 ships a ``numpy._core`` stub (for reading numpy-2 pickles) whose
+    # ``multiarray`` is not an attribute until imported, so import the submodule explicitly.
+    major = int(np.__version__.split('.')[0])
+    multiarray = importlib.import_module(
+        'numpy._core.multiarray' if major >= 2 else 'numpy.core.multiarray')
+    return [multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype, *dtype_classes]
+
+
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    """``getattr`` restricted to the statistics methods of ``HistoryBuffer``.
+
+    A pickled ``HistoryBuffer`` refers to its statistics methods (``HistoryBuffer.min`` ...)
+    as ``getattr(HistoryBuffer, 'min')``. Allowing the real ``builtins.getattr`` would let a
+    crafted file reach any attribute of any allowed object, so the unpickler gets this
+    function under that name instead.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    # ``_statistics_methods`` gets the four built-in methods only when a first HistoryBuffer
+    # is constructed, which has not happened yet in a process that reads a checkpoint before
+    # logging anything (tools/test.py), so they are named here too.
+    allowed = set(HistoryBuffer._statistics_methods) | {'min', 'max', 'current', 'mean'}
+    if obj is HistoryBuffer and name in allowed:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'refusing getattr({obj!r}, {name!r}) while loading a checkpoint: only the statistics '
+        'methods of mmengine HistoryBuffer are allowed')
+
+
+def mmengine_checkpoint_globals() -> List[Any]:
+    """Exactly what an mmengine Runner checkpoint pickles besides tensors and containers.
+
+    ``message_hub`` holds :class:`~mmengine.logging.HistoryBuffer` objects whose histories are
+    numpy arrays and which name their statistics methods through ``getattr``; numpy scalars
+    appear in logged runtime info.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    return [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr'), *_numpy_globals()]
+
+
+
 def official_checkpoint_globals() -> List[Any]:
     """The non-tensor globals that official UniFormer and OpenMMLab checkpoints pickle.
 
@@ -49,14 +99,12 @@ def official_checkpoint_globals() -> List[Any]:
       floats, and mmengine runners store them in ``message_hub``.
     * ``mmengine.logging.HistoryBuffer`` (and a ``getattr`` restricted to its statistics
       methods): ``message_hub`` of checkpoints written by an mmengine ``Runner`` (fine-tuning
-      from one's own runs); see :func:`uniformer_mm.compat.mmengine_checkpoint_globals`.
+      from one's own runs); see :func:`mmengine_checkpoint_globals`.
 
     SlowFast video files need nothing extra: their ``cfg`` is stored as a dumped YAML string,
     and ``meta['config']`` of mmcv 1.x files is a string as well. ``OrderedDict``, ``torch.Size``
     and tensors are allowed by torch itself.
     """
-    # Imported here so that reading a plain file never needs the compat machinery at import.
-    from uniformer_mm.compat import mmengine_checkpoint_globals
     return [argparse.Namespace, *mmengine_checkpoint_globals()]
 
 

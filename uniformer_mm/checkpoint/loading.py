@@ -11,13 +11,14 @@ import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
-from .archs import HEAD_DIM_TRAP, KNOWN_ARCHS
+from uniformer_mm.archs import HEAD_DIM_TRAP, KNOWN_ARCHS
 from .convert import convert_official_to_mm, is_mm_layout
 from .io import CheckpointError, load_checkpoint_file
+from .protocol import PretrainedModule, backbone_of, protocol_of
 from .state_dict import StateDictInfo, describe_state_dict, strip_prefix, unwrap_state_dict
 
 __all__ = ['ShapeMismatchError', 'ArchMismatchError', 'load_pretrained', 'summarize_keys',
-           'select_prefix', 'read_state_dict']
+           'select_prefix']
 
 
 class ShapeMismatchError(CheckpointError):
@@ -57,25 +58,20 @@ def _infer_task(model: nn.Module) -> str:
     return 'dense'
 
 
-def _backbone_of(module: nn.Module) -> nn.Module:
-    return module.backbone if isinstance(getattr(module, 'backbone', None), nn.Module) else module
-
-
-def _file_head_dim(meta: Optional[Mapping], backbone: nn.Module) -> Optional[int]:
+def _file_head_dim(meta: Optional[Mapping], backbone: PretrainedModule) -> Optional[int]:
     """head_dim recorded by a converted file: ``meta['arch']`` as a settings dict or a name."""
     arch = meta.get('arch') if isinstance(meta, Mapping) else None
     if isinstance(arch, Mapping):
         return int(arch['head_dim']) if arch.get('head_dim') else None
     if isinstance(arch, str):
-        zoo = getattr(type(backbone), 'arch_zoo', {}) or {}
-        return zoo.get(arch, {}).get('head_dim')
+        return backbone.arch_zoo.get(arch, {}).get('head_dim')
     return None
 
 
-def _check_head_dim(backbone: nn.Module, meta: Optional[Mapping], info: StateDictInfo,
+def _check_head_dim(backbone: PretrainedModule, meta: Optional[Mapping], info: StateDictInfo,
                     filename: str, logger: Any) -> None:
     """Refuse a recorded head_dim that contradicts the model; warn when the file is ambiguous."""
-    model_hd = getattr(backbone, 'head_dim', None)
+    model_hd = backbone.head_dim
     if not isinstance(model_hd, int):
         return
     file_hd = _file_head_dim(meta, backbone)
@@ -89,13 +85,13 @@ def _check_head_dim(backbone: nn.Module, meta: Optional[Mapping], info: StateDic
     # matches every head_dim and warning on each dense load would just be noise.
     if info.num_classes is None:
         return
-    names = [(name, hd) for fam, name, d, c, hd, stem, ls in KNOWN_ARCHS
-             if fam == 'image' and d == info.depths and c == info.embed_dims
-             and stem == info.conv_stem and ls == info.layer_scale
-             and name.startswith('tl_') == info.aux_head]
+    names = [(a.name, a.head_dim) for a in KNOWN_ARCHS
+             if a.family == 'image' and a.depths == info.depths and a.embed_dims == info.embed_dims
+             and a.conv_stem == info.conv_stem and a.layer_scale == info.layer_scale
+             and a.name.startswith('tl_') == info.aux_head]
     if len({hd for _, hd in names}) > 1:
         # A model built by one of the candidate names was chosen knowingly: say it quietly.
-        chosen = getattr(backbone, 'arch_name', None) in {n for n, _ in names}
+        chosen = backbone.arch_name in {n for n, _ in names}
         print_log(
             f'{filename}: the weights fit several official models with different head_dim '
             f'({", ".join(f"{n}: {hd}" for n, hd in names)}); the model uses head_dim='
@@ -138,22 +134,6 @@ def select_prefix(state_dict: Mapping[str, torch.Tensor], prefix: str,
     return selected
 
 
-def read_state_dict(filename: str,
-                    prefix: Optional[str] = None) -> 'OrderedDict[str, torch.Tensor]':
-    """The unwrapped weights of a checkpoint file, optionally only those under ``prefix``.
-
-    What the heads' ``Pretrained`` loaders read: the file safely loaded
-    (:func:`~uniformer_mm.checkpoint.load_checkpoint_file`), unwrapped
-    (:func:`~uniformer_mm.checkpoint.unwrap_state_dict`) and restricted by
-    :func:`select_prefix`.
-
-    Raises:
-        CheckpointError: Unreadable or unsafe file, or no key under ``prefix``.
-    """
-    state_dict = unwrap_state_dict(load_checkpoint_file(filename))
-    return select_prefix(state_dict, prefix, filename) if prefix else state_dict
-
-
 def load_pretrained(module: nn.Module,
                     filename: Union[str, 'os.PathLike[str]'],
                     prefix: Optional[str] = None,
@@ -169,11 +149,11 @@ def load_pretrained(module: nn.Module,
     2. Select the keys for ``module``: with ``prefix``, the keys under it (prefix removed);
        for a whole model (a module with a ``backbone`` child) official keys are renamed with
        :func:`~uniformer_mm.checkpoint.convert_official_to_mm`; for anything else
-       (a backbone), a ``backbone.`` prefix is stripped if the file has one, unless the module
-       sets ``pretrained_prefix = None`` (heads, which select their keys in the hook).
-    3. Call ``module.convert_pretrained(state_dict) -> state_dict`` if the module defines it
-       (dense backbones drop the classification ``norm``/``head``; the 3D backbone inflates
-       2D kernels; heads pick their own keys).
+       (a backbone), its ``pretrained_prefix`` (``backbone.``) is stripped if the file has
+       one (heads set ``pretrained_prefix = None`` and select their keys in the hook).
+    3. Call the module's ``convert_pretrained(state_dict) -> state_dict`` (the loading
+       protocol, :class:`~uniformer_mm.checkpoint.protocol.PretrainedModule`: backbones drop
+       what they have no place for and the 3D ones inflate 2D kernels; heads pick their keys).
     4. Refuse shape mismatches (:class:`ShapeMismatchError`, naming the keys and describing
        both the file and the model) and a contradicting ``meta['arch']`` head_dim
        (:class:`ArchMismatchError`).
@@ -182,7 +162,7 @@ def load_pretrained(module: nn.Module,
        (keys no official file has, e.g. the dense output norms) are logged at INFO level.
 
     The head_dim of the attention blocks cannot be seen in the weights; see
-    :data:`~uniformer_mm.checkpoint.archs.HEAD_DIM_TRAP`. A converted file may record it as
+    :data:`~uniformer_mm.archs.HEAD_DIM_TRAP`. A converted file may record it as
     ``meta['arch'] = dict(head_dim=..., ...)`` (or an ``arch_zoo`` name), which is checked.
 
     Args:
@@ -203,31 +183,35 @@ def load_pretrained(module: nn.Module,
     meta = ckpt.get('meta') if isinstance(ckpt.get('meta'), Mapping) else None
     state_dict = unwrap_state_dict(ckpt)
     target = module.module if is_model_wrapper(module) else module
-    backbone = _backbone_of(target)
+    proto = protocol_of(target)
+    backbone = backbone_of(target)
+    whole_model = backbone is not target
 
     if prefix:
         state_dict = select_prefix(state_dict, prefix, filename)
-    elif backbone is not target:
+    elif whole_model:
         state_dict = convert_official_to_mm(state_dict, task or _infer_task(target))
-    elif getattr(target, 'pretrained_prefix', 'backbone.') and is_mm_layout(state_dict):
-        # Modules that pick their own keys (heads) set ``pretrained_prefix = None``.
-        others = sorted({k.split('.')[0] for k in state_dict if not k.startswith('backbone.')})
-        state_dict = strip_prefix(state_dict, 'backbone.')
+    elif proto.pretrained_prefix and is_mm_layout(state_dict):
+        # Heads (pretrained_prefix None) pick their own keys in convert_pretrained.
+        own_prefix = proto.pretrained_prefix
+        others = sorted({k.split('.')[0] for k in state_dict if not k.startswith(own_prefix)})
+        state_dict = strip_prefix(state_dict, own_prefix)
         if others:
-            print_log(f'{filename}: loading the backbone.* weights only (skipping {others})',
+            print_log(f'{filename}: loading the {own_prefix}* weights only (skipping {others})',
                       logger=logger, level=logging.INFO)
 
-    hook = getattr(target, 'convert_pretrained', None)
-    if callable(hook):
-        state_dict = hook(state_dict)
+    try:
+        state_dict = proto.convert_pretrained(state_dict)
+    except CheckpointError as e:  # name the file in what the module found wrong
+        raise type(e)(f'{filename!r}: {e}') from e
 
     own = target.state_dict()
-    file_backbone = strip_prefix(state_dict, 'backbone.') if backbone is not target else state_dict
+    file_backbone = strip_prefix(state_dict, 'backbone.') if whole_model else state_dict
     file_info = describe_state_dict(file_backbone, meta)
     mismatched = [(k, tuple(v.shape), tuple(own[k].shape)) for k, v in state_dict.items()
                   if k in own and tuple(v.shape) != tuple(own[k].shape)]
     if mismatched:
-        own_backbone = strip_prefix(own, 'backbone.') if backbone is not target else own
+        own_backbone = strip_prefix(own, 'backbone.') if whole_model else own
         model_info = describe_state_dict(own_backbone)
         lines = '\n'.join(f'  {k}: checkpoint {a} vs model {b}' for k, a, b in mismatched[:20])
         more = f'\n  ... and {len(mismatched) - 20} more' if len(mismatched) > 20 else ''
@@ -238,15 +222,14 @@ def load_pretrained(module: nn.Module,
             + _dimension_hint(file_info, model_info) +
             'Build the model with the arch of the file (arch=... / depths / embed_dims / '
             'conv_stem / layer_scale) or use a matching checkpoint.')
-    _check_head_dim(backbone, meta, file_info, filename, logger)
+    _check_head_dim(protocol_of(backbone), meta, file_info, filename, logger)
 
     ignore = re.compile(r'(^|\.)num_batches_tracked$')
     missing = [k for k in own if k not in state_dict and not ignore.search(k)]
     unexpected = [k for k in state_dict if k not in own]
-    new_prefixes = tuple(getattr(target, 'pretrained_new_keys', ()) or ())
-    if backbone is not target:  # a whole model: its backbone's new keys, prefixed
-        new_prefixes += tuple('backbone.' + p
-                              for p in getattr(backbone, 'pretrained_new_keys', ()) or ())
+    new_prefixes = tuple(proto.pretrained_new_keys)
+    if whole_model:  # a whole model: its backbone's new keys, prefixed
+        new_prefixes += tuple('backbone.' + p for p in protocol_of(backbone).pretrained_new_keys)
     expected_missing = [k for k in missing if new_prefixes and k.startswith(new_prefixes)]
     missing = [k for k in missing if k not in expected_missing]
 

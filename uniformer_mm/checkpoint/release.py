@@ -14,9 +14,9 @@ and ``tools/test.py``.
 ==================  ====================================  ====================================
 release kind        recognised by                         converted to
 ==================  ====================================  ====================================
-``imagenet``        un-prefixed 2D keys + ``head.*``      mmpretrain: ``head.fc.*``
-``token_labeling``  ... + ``aux_head.*``                  ... + ``head.aux_fc.*``
-``imagenet_light``  ... + ``cls_token``, ``head_cls``     ``head.{fc,fc_token,norm_token}``
+``image``           un-prefixed 2D keys + ``head.*``      mmpretrain: ``head.fc.*``
+``image_tl``        ... + ``aux_head.*``                  ... + ``head.aux_fc.*``
+``image_light``     ... + ``cls_token``, ``head_cls``     ``head.{fc,fc_token,norm_token}``
 ``video``           5-D stem kernel + ``head.*``          mmaction2: ``cls_head.fc_cls.*``
 ``video_light``     5-D + ``cls_token``                   ``cls_head.{fc_cls,fc_token,...}``
 ``backbone``        un-prefixed keys, no classifier       ``backbone.*``
@@ -35,10 +35,11 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 import torch
 import torch.nn as nn
 
-from .archs import HEAD_DIM_TRAP, KNOWN_ARCHS
+from uniformer_mm.archs import HEAD_DIM_TRAP, KNOWN_ARCHS
 from .convert import convert_official_to_mm
 from .io import CheckpointError, load_checkpoint_file
 from .loading import ArchMismatchError
+from .protocol import backbone_of, protocol_of
 from .state_dict import StateDictInfo, describe_state_dict, strip_prefix, unwrap_state_dict
 
 __all__ = ['RELEASE_KINDS', 'RELEASE_TOOLBOX', 'detect_release', 'detect_release_file',
@@ -50,10 +51,9 @@ StateDict = 'OrderedDict[str, torch.Tensor]'
 
 #: Release kind -> what it is (for messages and ``--help``).
 RELEASE_KINDS: Dict[str, str] = {
-    'imagenet': 'ImageNet classification (DeiT main.py, {"model": ...})',
-    'token_labeling': 'ImageNet token labeling (timm CheckpointSaver, {"state_dict": ...}, '
-                      'aux_head)',
-    'imagenet_light': 'ImageNet light / hourglass classification (main_light.py)',
+    'image': 'ImageNet classification (DeiT main.py, {"model": ...})',
+    'image_tl': 'ImageNet token labeling (timm CheckpointSaver, {"state_dict": ...}, aux_head)',
+    'image_light': 'ImageNet light / hourglass classification (main_light.py)',
     'video': 'video classification (SlowFast, {"model_state": ...})',
     'video_light': 'light video classification (SlowFast, {"model_state": ...})',
     'backbone': 'a bare backbone state_dict (no classifier)',
@@ -65,7 +65,7 @@ RELEASE_KINDS: Dict[str, str] = {
 }
 #: Release kind -> the 2.0 toolbox (default_scope) whose model layout it converts to.
 RELEASE_TOOLBOX: Dict[str, Optional[str]] = {
-    'imagenet': 'mmpretrain', 'token_labeling': 'mmpretrain', 'imagenet_light': 'mmpretrain',
+    'image': 'mmpretrain', 'image_tl': 'mmpretrain', 'image_light': 'mmpretrain',
     'video': 'mmaction', 'video_light': 'mmaction', 'backbone': None, 'mmdet': 'mmdet',
     'mmseg': 'mmseg', 'mmpose': 'mmpose', 'mm': None,
 }
@@ -104,10 +104,10 @@ def detect_release(state_dict: Mapping[str, torch.Tensor]) -> str:
     if info.ndim == 3:
         return 'video_light' if info.light else 'video'
     if info.light:
-        return 'imagenet_light' if 'head.weight' in state_dict else 'backbone'
+        return 'image_light' if 'head.weight' in state_dict else 'backbone'
     if info.aux_head:
-        return 'token_labeling'
-    return 'imagenet' if info.num_classes is not None else 'backbone'
+        return 'image_tl'
+    return 'image' if info.num_classes is not None else 'backbone'
 
 
 def is_openmmlab2_checkpoint(ckpt: Mapping[str, Any]) -> bool:
@@ -165,9 +165,8 @@ def _convert_pose(state_dict: Mapping[str, torch.Tensor]) -> StateDict:
 
 #: Official model releases -> their :func:`convert_official_to_mm` task (the light ones too:
 #: the converters map their class-token classifier ``head_cls`` / ``norm_cls``).
-_OFFICIAL_TASK: Dict[str, str] = {'imagenet': 'cls', 'token_labeling': 'tl',
-                                  'imagenet_light': 'cls', 'video': 'video',
-                                  'video_light': 'video'}
+_OFFICIAL_TASK: Dict[str, str] = {'image': 'cls', 'image_tl': 'tl', 'image_light': 'cls',
+                                  'video': 'video', 'video_light': 'video'}
 
 
 def convert_release(state_dict: Mapping[str, torch.Tensor], kind: Optional[str] = None
@@ -205,12 +204,13 @@ def infer_head_dim(info: StateDictInfo) -> Tuple[Optional[int], List[Tuple[str, 
     """
     if info.head_dim:
         return info.head_dim, []
-    families = ('video', 'video_light') if info.ndim == 3 else ('image', 'light')
-    cands = [(name, hd) for fam, name, d, c, hd, stem, ls in KNOWN_ARCHS
-             if fam in families and ('light' in fam) == info.light and d == info.depths
-             and c == info.embed_dims and stem == info.conv_stem and ls == info.layer_scale
-             and (info.num_classes is None or info.light or info.ndim == 3
-                  or name.startswith('tl_') == info.aux_head)]
+    family = ('video' if info.ndim == 3 else 'image') + ('_light' if info.light else '')
+    cands = [(a.name, a.head_dim) for a in KNOWN_ARCHS
+             if a.family == family and a.depths == info.depths
+             and a.embed_dims == info.embed_dims and a.conv_stem == info.conv_stem
+             and a.layer_scale == info.layer_scale
+             and (info.num_classes is None or family != 'image'
+                  or a.name.startswith('tl_') == info.aux_head)]
     hds = {hd for _, hd in cands}
     return (hds.pop() if len(hds) == 1 else None), cands
 
@@ -229,19 +229,11 @@ def backbone_arch(info: StateDictInfo, head_dim: Optional[int] = None) -> Dict[s
     return arch
 
 
-def _backbone_of(model: nn.Module) -> nn.Module:
-    # TTA wrappers and DDP keep the model in ``module``.
-    while isinstance(getattr(model, 'module', None), nn.Module):
-        model = model.module
-    return model.backbone if isinstance(getattr(model, 'backbone', None), nn.Module) else model
-
-
 def model_arch(model: nn.Module) -> Tuple[StateDictInfo, Dict[str, Any]]:
     """Describe the UniFormer backbone of a built model: ``(info, meta['arch'] record)``."""
-    backbone = _backbone_of(model)
+    backbone = backbone_of(model)
     info = describe_state_dict(backbone.state_dict())
-    head_dim = getattr(backbone, 'head_dim', None)
-    return info, backbone_arch(info, head_dim if isinstance(head_dim, int) else None)
+    return info, backbone_arch(info, protocol_of(backbone).head_dim)
 
 
 _COMPARED = ('ndim', 'depths', 'embed_dims', 'conv_stem', 'layer_scale', 'light')
@@ -299,7 +291,7 @@ def convert_release_file(src: Union[str, 'os.PathLike[str]'], kind: Optional[str
         kind (str, optional): Force a release kind instead of detecting it.
         head_dim (int, optional): The attention head width to record; otherwise taken from
             the file's own ``meta['arch']`` or inferred when every official model with these
-            weights agrees (see :data:`~uniformer_mm.checkpoint.archs.HEAD_DIM_TRAP`).
+            weights agrees (see :data:`~uniformer_mm.archs.HEAD_DIM_TRAP`).
         ema (bool): Convert the EMA weights (``model_ema`` / ``state_dict_ema``) instead.
 
     Returns:

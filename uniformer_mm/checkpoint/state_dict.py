@@ -6,7 +6,7 @@ from typing import Any, List, Mapping, Optional, Tuple
 
 import torch
 
-from .archs import KNOWN_ARCHS
+from uniformer_mm.archs import KNOWN_ARCHS
 
 __all__ = ['WRAPPER_KEYS', 'unwrap_state_dict', 'strip_prefix', 'StateDictInfo',
            'describe_state_dict']
@@ -157,7 +157,7 @@ def describe_state_dict(state_dict: Mapping[str, torch.Tensor],
 
     Works on un-prefixed backbone keys (strip ``backbone.`` first); keys under other top-level
     names (``neck``, ``decode_head``, ...) are listed in ``prefixes``. The per-head width cannot
-    be inferred (see :data:`~uniformer_mm.checkpoint.archs.HEAD_DIM_TRAP`); it is taken from
+    be inferred (see :data:`~uniformer_mm.archs.HEAD_DIM_TRAP`); it is taken from
     ``meta['arch']['head_dim']`` when a converted file records it.
 
     Args:
@@ -204,15 +204,15 @@ def describe_state_dict(state_dict: Mapping[str, torch.Tensor],
     arch = (meta or {}).get('arch') if isinstance(meta, Mapping) else None
     if isinstance(arch, Mapping) and arch.get('head_dim'):
         info.head_dim = int(arch['head_dim'])
-    families = ('video', 'video_light') if info.ndim == 3 else ('image', 'light')
-    families = tuple(f for f in families if ('light' in f) == info.light)
-    for family, name, d, c, hd, stem, ls in KNOWN_ARCHS:
-        if (family in families and d == info.depths and c == info.embed_dims
-                and stem == info.conv_stem and ls == info.layer_scale
-                and (info.head_dim is None or hd == info.head_dim)
+    family = ('video' if info.ndim == 3 else 'image') + ('_light' if info.light else '')
+    for a in KNOWN_ARCHS:
+        if (a.family == family and a.depths == info.depths and a.embed_dims == info.embed_dims
+                and a.conv_stem == info.conv_stem and a.layer_scale == info.layer_scale
+                and (info.head_dim is None or a.head_dim == info.head_dim)
                 # ImageNet files have a plain head, token-labeling ones an aux_head too;
                 # backbone-only (dense) files can come from either.
-                and (info.num_classes is None or name.startswith('tl_') == info.aux_head)):
-            info.matches.append(f'{name} (head_dim {hd})' if family == 'image' else
-                                f'{family} {name}')
+                and (info.num_classes is None or family != 'image'
+                     or a.name.startswith('tl_') == info.aux_head)):
+            info.matches.append(f'{a.name} (head_dim {a.head_dim})' if family == 'image' else
+                                f'{family} {a.name}')
     return info

@@ -2,7 +2,7 @@
 
 Every module keeps the official attribute names (``pos_embed``, ``norm1``, ``conv1``, ``attn``,
 ``attn.qkv``, ``mlp.fc1``, ``gamma_1`` ...) so that official state_dicts load after unwrapping
-alone; see ``../shared/reference/uniformer_official.md`` §1 and §4.
+alone; see ``docs/architecture.md`` ("Modules and official names").
 
 Tensors between blocks are channels-first (``B, C, H, W`` or ``B, C, T, H, W``); attention blocks
 work on channels-last tokens internally.
@@ -160,7 +160,7 @@ class ConvBlock(BaseModule):
         drop (float): Dropout inside the MLP.
         drop_path (float): Stochastic depth rate.
         ndim (int): 2 for images, 3 for videos.
-        layer_scale_init (float, optional): If given, learnable per-channel scales
+        layer_scale_init_value (float, optional): If given, learnable per-channel scales
             ``gamma_1``/``gamma_2`` of shape ``(1, C, 1, 1[, 1])`` start at this value (the
             token-labeling ``uniformer_large_ls`` and the video ``_ls`` models).
         init_cfg (dict, optional): mmengine initialization config.
@@ -172,15 +172,15 @@ class ConvBlock(BaseModule):
                  drop: float = 0.,
                  drop_path: float = 0.,
                  ndim: int = 2,
-                 layer_scale_init: Optional[float] = None,
+                 layer_scale_init_value: Optional[float] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         conv, bn = conv_nd(ndim), bn_nd(ndim)
-        if layer_scale_init is not None:
+        if layer_scale_init_value is not None:
             # Registered first, like the official modules, so state_dict orders match.
             shape = (1, dim) + (1, ) * ndim
-            self.gamma_1 = nn.Parameter(torch.full(shape, float(layer_scale_init)))
-            self.gamma_2 = nn.Parameter(torch.full(shape, float(layer_scale_init)))
+            self.gamma_1 = nn.Parameter(torch.full(shape, float(layer_scale_init_value)))
+            self.gamma_2 = nn.Parameter(torch.full(shape, float(layer_scale_init_value)))
         else:
             self.gamma_1 = self.gamma_2 = None
         self.pos_embed = conv(dim, dim, 3, padding=1, groups=dim)
@@ -222,7 +222,7 @@ class AttentionBlock(BaseModule):
         ndim (int): 2 for images, 3 for videos.
         window_size (int, optional): Window attention with this window (2D only); ``None``
             for global attention.
-        layer_scale_init (float, optional): If given, per-channel ``gamma_1``/``gamma_2`` of
+        layer_scale_init_value (float, optional): If given, per-channel ``gamma_1``/``gamma_2`` of
             shape ``(C,)`` start at this value (``uniformer_base_ls``, ``uniformer_large_ls``).
         norm_eps (float): LayerNorm epsilon (the official models pass 1e-6).
         split (bool): Divided space-time attention of the official video ``SplitSABlock``
@@ -244,7 +244,7 @@ class AttentionBlock(BaseModule):
                  drop_path: float = 0.,
                  ndim: int = 2,
                  window_size: Optional[int] = None,
-                 layer_scale_init: Optional[float] = None,
+                 layer_scale_init_value: Optional[float] = None,
                  norm_eps: float = 1e-6,
                  split: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
@@ -260,9 +260,9 @@ class AttentionBlock(BaseModule):
             if int(window_size) < 1:
                 raise ValueError(f'window_size must be >= 1, got {window_size!r}')
         self.window_size = window_size
-        if layer_scale_init is not None:
-            self.gamma_1 = nn.Parameter(torch.full((dim, ), float(layer_scale_init)))
-            self.gamma_2 = nn.Parameter(torch.full((dim, ), float(layer_scale_init)))
+        if layer_scale_init_value is not None:
+            self.gamma_1 = nn.Parameter(torch.full((dim, ), float(layer_scale_init_value)))
+            self.gamma_2 = nn.Parameter(torch.full((dim, ), float(layer_scale_init_value)))
         else:
             self.gamma_1 = self.gamma_2 = None
         self.pos_embed = conv_nd(ndim)(dim, dim, 3, padding=1, groups=dim)
@@ -291,6 +291,11 @@ class AttentionBlock(BaseModule):
         than 0 the qkv weights still receive gradients.
         """
         super().init_weights()
+        self.init_temporal_branch()
+
+    def init_temporal_branch(self) -> None:
+        """The official start of ``t_attn`` (split attention only; see :meth:`init_weights`).
+        The backbones call it after their official init at construction too."""
         if self.t_attn is not None:
             nn.init.zeros_(self.t_attn.qkv.weight)
             if self.t_attn.qkv.bias is not None:

@@ -4,15 +4,22 @@ mmengine's own ``PretrainedInit`` only unwraps ``{'state_dict': ...}`` files and
 the official layouts (``{'model': ...}``, ``{'model_state': ...}``), nor key conversion, nor
 2D->3D inflation. Every uniformer_mm backbone and head therefore runs the non-``Pretrained``
 initialisers through mmengine first and then loads the checkpoint itself, last, so nothing
-overwrites the loaded weights (the official code loaded in ``__init__``).
+overwrites the loaded weights (the official code loaded in ``__init__``). What a module tells
+the loader is the protocol :class:`~uniformer_mm.checkpoint.protocol.PretrainedModule`.
 """
 import copy
 import logging
-from typing import List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
+import torch
+import torch.nn as nn
 from mmengine.logging import print_log
 
-__all__ = ['PretrainedInitMixin', 'split_pretrained_cfg']
+from uniformer_mm.checkpoint.keys import select_head_keys
+from uniformer_mm.checkpoint.loading import ShapeMismatchError, load_pretrained
+from uniformer_mm.checkpoint.protocol import PretrainedModule
+
+__all__ = ['PretrainedInitMixin', 'PretrainedHeadMixin', 'split_pretrained_cfg']
 
 InitCfg = Optional[Union[dict, List[dict]]]
 
@@ -36,13 +43,13 @@ def split_pretrained_cfg(init_cfg: InitCfg, owner: str = 'module'
         c for c in cfgs if c.get('type') != 'Pretrained']
 
 
-class PretrainedInitMixin:
+class PretrainedInitMixin(PretrainedModule):
     """Mixin (before ``BaseModule`` in the bases) implementing the order described above.
 
     Subclasses may set :attr:`default_init_cfg` (applied when ``init_cfg`` has no other
-    entries) and override :meth:`load_pretrained_cfg` (the default calls
-    :func:`uniformer_mm.checkpoint.load_pretrained`, which unwraps, converts through the
-    module's ``convert_pretrained`` hook and reports missing / unexpected keys).
+    entries) and implement the loading protocol
+    (:class:`~uniformer_mm.checkpoint.protocol.PretrainedModule`: ``convert_pretrained``,
+    ``pretrained_new_keys``, ``pretrained_prefix``, ...).
     """
 
     #: Initialisers applied when ``init_cfg`` holds nothing but (at most) a Pretrained entry.
@@ -50,14 +57,15 @@ class PretrainedInitMixin:
 
     def init_weights(self) -> None:
         """Run the non-``Pretrained`` initialisers, then load the ``Pretrained`` checkpoint."""
-        if self._is_init:
+        if self._is_init:  # type: ignore[attr-defined]
             print_log(f'{type(self).__name__}.init_weights() was already called; skipped.',
                       logger='current', level=logging.WARNING)
             return
-        pretrained, others = split_pretrained_cfg(self.init_cfg, type(self).__name__)
+        pretrained, others = split_pretrained_cfg(self.init_cfg,  # type: ignore[has-type]
+                                                  type(self).__name__)
         random_init = others or copy.deepcopy(self.default_init_cfg)
         if random_init or pretrained is None:
-            saved = self.init_cfg
+            saved = self.init_cfg  # type: ignore[has-type]
             self.init_cfg = random_init or None
             try:
                 super().init_weights()  # type: ignore[misc]
@@ -68,10 +76,63 @@ class PretrainedInitMixin:
             # also avoids its per-parameter "value unchanged by init_weights" dump.
             self._is_init = True
         if pretrained is not None:
-            self.load_pretrained_cfg(pretrained)
+            load_pretrained(self, pretrained['checkpoint'],  # type: ignore[arg-type]
+                            prefix=pretrained.get('prefix'),
+                            map_location=pretrained.get('map_location', 'cpu'))
 
-    def load_pretrained_cfg(self, cfg: dict) -> None:
-        """Load ``cfg['checkpoint']`` (a ``Pretrained`` init_cfg entry) into this module."""
-        from uniformer_mm.checkpoint import load_pretrained
-        load_pretrained(self, cfg['checkpoint'], prefix=cfg.get('prefix'),  # type: ignore
-                        map_location=cfg.get('map_location', 'cpu'))
+
+class PretrainedHeadMixin(PretrainedInitMixin):
+    """The loading protocol of every uniformer_mm head (before the toolbox head class).
+
+    A head reads the classifier of any file layout: official (``head.*``, ``aux_head.*``,
+    ``head_cls.*``, ``norm_cls.*``), a whole uniformer_mm / OpenMMLab model (``head.fc.*``,
+    ``cls_head.fc_cls.*``, ...) or a head's own state_dict; the key tables are those of
+    :mod:`uniformer_mm.checkpoint.keys`. A classifier with another number of classes
+    (fine-tuning on another label set) is skipped with a warning and keeps its
+    initialisation, as the official loaders delete it; one of another input width is an
+    error (the file belongs to another architecture).
+    """
+
+    pretrained_prefix = None
+    #: Head-local part -> official top-level name (:func:`uniformer_mm.checkpoint.keys.head_parts`).
+    head_parts: Dict[str, str] = {}
+
+    def convert_pretrained(self, state_dict: Dict[str, torch.Tensor]
+                           ) -> Dict[str, torch.Tensor]:
+        """Select this head's parts from ``state_dict`` (see the class description).
+
+        Raises:
+            ShapeMismatchError: A part whose input width (or, for norms, shape) differs.
+        """
+        found = select_head_keys(state_dict, self.head_parts)
+        own = self.state_dict()  # type: ignore[attr-defined]
+        name = type(self).__name__
+        classifiers = [p for p in self.head_parts if isinstance(getattr(self, p), nn.Linear)]
+
+        def is_classifier(key: str) -> bool:
+            return key.split('.', 1)[0] in classifiers
+
+        def fits(key: str, value: torch.Tensor) -> bool:
+            # Classifiers may differ in their class count (rows) only; norms must match.
+            ref = own[key]
+            if is_classifier(key):
+                return value.dim() == ref.dim() and value.shape[1:] == ref.shape[1:]
+            return value.shape == ref.shape
+
+        wrong = [f'{k}: checkpoint {tuple(v.shape)} vs head {tuple(own[k].shape)}'
+                 for k, v in found.items() if k in own and not fits(k, v)]
+        if wrong:
+            in_channels = own[f'{classifiers[0]}.weight'].shape[-1]
+            raise ShapeMismatchError(
+                f'the classifier does not fit {name} (in_channels={in_channels}): '
+                + '; '.join(wrong) + '. The file belongs to another architecture.')
+        other = [k for k, v in found.items() if is_classifier(k) and k in own
+                 and v.shape != own[k].shape]
+        if other:
+            print_log(f'{name}: not loading the classifiers of the checkpoint: '
+                      f'{found[other[0]].shape[0]} classes, the head has '
+                      f'{own[other[0]].shape[0]} (fine-tuning on another label set); '
+                      f'{", ".join(classifiers)} keep their initialisation, as the official '
+                      'loaders delete them.', logger='current', level=logging.WARNING)
+            found = {k: v for k, v in found.items() if not is_classifier(k)}
+        return dict(found)

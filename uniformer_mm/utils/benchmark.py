@@ -347,7 +347,7 @@ def use_explicit_softmax_attention(model: nn.Module) -> int:
     Returns:
         int: The number of patched attention modules (0 means the model has none).
     """
-    from uniformer_mm.models.backbones.uniformer_light import LightAttention
+    from uniformer_mm.models.hourglass import LightAttention
     from uniformer_mm.models.blocks import MultiheadAttention
     count = 0
     for module in model.modules():
@@ -475,7 +475,7 @@ def output_difference(ours: nn.Module, theirs: nn.Module, x: torch.Tensor) -> Di
         dict: ``scale`` (max |output| of ours), ``max_abs_diff`` and ``max_rel_diff`` (as
         built), ``max_abs_diff_eps_aligned`` and ``max_rel_diff_eps_aligned``.
     """
-    a = ours(x)
+    (a, ) = ours(x)
     b = theirs(x)
     old = set_layernorm_eps(theirs, 1e-6)
     try:
@@ -1157,7 +1157,7 @@ def compile_suite(backend: str = 'inductor', repeats: int = 3) -> List[Group]:
         (_spec('uniformer3d_s', 'UniFormer3D-S', 'uniformer_mm.UniFormer3D', True,
                arch='small'), (3, 8, 224, 224), 1),
         (_spec('light_dense_xxs', 'UniFormer-XXS dense', 'uniformer_mm.UniFormerLight', True,
-               arch='xxs', mode='dense'), (3, 512, 512), 1),
+               arch='xxs', final_norm=False, out_indices=(0, 1, 2, 3)), (3, 512, 512), 1),
         (_spec('light3d_xxs', 'UniFormerLight3D-XXS', 'uniformer_mm.UniFormerLight3D', True,
                arch='xxs'), (3, 8, 160, 160), 2),
     ]

@@ -9,7 +9,7 @@ _base_ = './uniformer_in1k.py'
 img_size = 224
 model = dict(
     backbone=dict(
-        _delete_=True, type='uniformer_mm.UniFormerLight', arch='xs', mode='cls',
+        _delete_=True, type='uniformer_mm.UniFormerLight', arch='xs', final_norm=True,
         drop_path_rate=0.1),
     neck=None,  # the backbone pools itself and also returns the class token
     head=dict(_delete_=True, type='uniformer_mm.LightClsHead', num_classes=1000,

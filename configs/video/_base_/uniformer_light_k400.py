@@ -17,7 +17,7 @@ model = dict(
         arch='xxs',
         drop_path_rate=0.05,
         attn_fp32=True,  # the `_fp32` models: attention in float32 even under autocast
-        layer_scale_init=None,
+        layer_scale_init_value=None,
         init_cfg=dict(type='Pretrained', checkpoint='pretrained/uniformer_xxs_160_in1k.pth')),
     cls_head=dict(
         _delete_=True,

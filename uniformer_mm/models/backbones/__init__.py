@@ -1,4 +1,7 @@
-"""UniFormer backbones."""
-from .uniformer3d import UniFormer3D  # noqa: F401  (issue 5: video backbone)
-from .uniformer_light import UniFormerLight, UniFormerLight3D  # noqa: F401  (issue 4: light models)
-from .uniformer import UniFormer  # noqa: F401  (issue 3: image backbone)
+"""UniFormer backbones: one base class (:class:`BaseUniFormer`), four families."""
+from .base import BaseUniFormer
+from .uniformer import UniFormer
+from .uniformer3d import UniFormer3D
+from .uniformer_light import UniFormerLight, UniFormerLight3D
+
+__all__ = ['BaseUniFormer', 'UniFormer', 'UniFormer3D', 'UniFormerLight', 'UniFormerLight3D']

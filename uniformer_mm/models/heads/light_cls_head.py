@@ -1,7 +1,7 @@
 """The two classifiers of the light (hourglass) image UniFormer as an mmpretrain head.
 
 Registered lazily as ``uniformer_mm.LightClsHead`` (needs mmpretrain); use it as ``head`` of
-mmpretrain's ``ImageClassifier`` with ``uniformer_mm.UniFormerLight`` (``mode='cls'``).
+mmpretrain's ``ImageClassifier`` with ``uniformer_mm.UniFormerLight`` (``final_norm=True``).
 """
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -11,6 +11,7 @@ from mmpretrain.evaluation.metrics import Accuracy
 from mmpretrain.models.heads import ClsHead
 from mmpretrain.structures import DataSample
 
+from uniformer_mm.checkpoint import keys
 from .light_common import LightHeadMixin, split_light_feats
 
 __all__ = ['LightClsHead']
@@ -30,7 +31,7 @@ class LightClsHead(LightHeadMixin, ClsHead):
     ``engine_light.py``), reported as ``loss_pooled`` and ``loss_token``.
 
     Official keys map as ``head.* -> head.fc.*``, ``head_cls.* -> head.fc_token.*``,
-    ``norm_cls.* -> head.norm_token.*`` (see :mod:`uniformer_mm.checkpoint.light`).
+    ``norm_cls.* -> head.norm_token.*`` (see :mod:`uniformer_mm.checkpoint.keys`).
 
     Args:
         num_classes (int): Number of classes.
@@ -46,7 +47,7 @@ class LightClsHead(LightHeadMixin, ClsHead):
             uniformer_mm file (skipped with a warning if its class count differs).
     """
 
-    light_task = 'cls'
+    head_parts = keys.head_parts('cls', 'head_cls', 'norm_cls')
 
     def __init__(self,
                  num_classes: int,

@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 from mmaction.models.heads.base import BaseHead
 
+from uniformer_mm.checkpoint import keys
 from .light_common import LightHeadMixin, split_light_feats
 
 __all__ = ['LightVideoHead']
@@ -44,7 +45,7 @@ class LightVideoHead(LightHeadMixin, BaseHead):
             mmaction2's ``BaseHead``.
     """
 
-    light_task = 'video'
+    head_parts = keys.head_parts('video', 'head_cls', 'norm_cls')
 
     def __init__(self,
                  num_classes: int,
@@ -70,7 +71,7 @@ class LightVideoHead(LightHeadMixin, BaseHead):
         """Training: ``(pooled_scores, token_scores)``; evaluation: ``pooled_scores``.
 
         Args:
-            x: The ``(pooled, cls_token)`` output of ``UniFormerLight3D``.
+            x: The ``((pooled, cls_token), )`` output of ``UniFormerLight3D``.
             **kwargs: Ignored (``num_segs`` from the recognizer).
         """
         if self.training:

@@ -4,19 +4,19 @@ Registered lazily as ``uniformer_mm.TokenLabelClsHead``. Official source:
 ``image_classification/token_labeling/tlt/models/uniformer.py`` (``head`` + ``aux_head``) and
 ``tlt/loss/cross_entropy.py`` (``TokenLabelCrossEntropy``).
 """
-import logging
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.logging import print_log
 from mmpretrain.evaluation.metrics import Accuracy
 from mmpretrain.models.heads import ClsHead
 from mmpretrain.structures import DataSample
 
+from uniformer_mm.checkpoint import keys
+
 from ..mix_token import Box, unmix_tokens
-from ..pretrained import PretrainedInitMixin
+from ..pretrained import PretrainedHeadMixin
 
 __all__ = ['TokenLabelClsHead']
 
@@ -26,7 +26,7 @@ def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tens
     return torch.sum(-target * F.log_softmax(logits, dim=-1), dim=-1).mean()
 
 
-class TokenLabelClsHead(PretrainedInitMixin, ClsHead):
+class TokenLabelClsHead(PretrainedHeadMixin, ClsHead):
     """Class head ``fc`` on the mean token plus an auxiliary per-token head ``aux_fc``.
 
     Takes the backbone's last map (``B x C x H x W``, after the final BatchNorm; use no neck).
@@ -48,7 +48,7 @@ class TokenLabelClsHead(PretrainedInitMixin, ClsHead):
     Official weights: ``head.*`` maps to ``fc.*`` and ``aux_head.*`` to ``aux_fc.*``; with
     ``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` the head loads them straight from an
     official token-labeling file (or from a converted file with ``head.fc.*`` /
-    ``head.aux_fc.*``).
+    ``head.aux_fc.*``; :class:`~uniformer_mm.models.pretrained.PretrainedHeadMixin`).
 
     Args:
         num_classes (int): Number of classes.
@@ -64,8 +64,7 @@ class TokenLabelClsHead(PretrainedInitMixin, ClsHead):
             (std 0.02, bias 0) of the Linear layers.
     """
 
-    #: load_pretrained must not reduce a file to its ``backbone.*`` keys for this module.
-    pretrained_prefix = None
+    head_parts = keys.head_parts('cls', 'aux_head')
 
     def __init__(self,
                  num_classes: int,
@@ -91,24 +90,6 @@ class TokenLabelClsHead(PretrainedInitMixin, ClsHead):
         self.label_smooth_val = label_smooth_val
         self.fc = nn.Linear(in_channels, num_classes)
         self.aux_fc = nn.Linear(in_channels, num_classes)
-
-    # ------------------------------------------------------------------ weights
-    def convert_pretrained(self, state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-        """Pick ``fc`` / ``aux_fc`` from an official (``head``, ``aux_head``) or converted
-        (``head.fc``, ``head.aux_fc``) state_dict; backbone keys are left out."""
-        mapping = (('head.fc.', 'fc.'), ('head.aux_fc.', 'aux_fc.'), ('head.', 'fc.'),
-                   ('aux_head.', 'aux_fc.'), ('fc.', 'fc.'), ('aux_fc.', 'aux_fc.'))
-        out: Dict[str, torch.Tensor] = {}
-        for k, v in state_dict.items():
-            for src, dst in mapping:
-                if k.startswith(src):
-                    out.setdefault(dst + k[len(src):], v)
-                    break
-        if not any(k.startswith('aux_fc.') for k in out):
-            print_log('TokenLabelClsHead: the checkpoint has no aux_head (not a token-labeling '
-                      'file); aux_fc keeps its initialisation', logger='current',
-                      level=logging.WARNING)
-        return out
 
     def pre_logits(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:
         """The last backbone map, ``B x C x H x W``."""

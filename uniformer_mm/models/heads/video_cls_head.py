@@ -4,23 +4,19 @@ Registered lazily as ``uniformer_mm.UniFormerClsHead``; use it as ``cls_head`` o
 ``Recognizer3D`` with :class:`~uniformer_mm.models.UniFormer3D`.
 """
 import copy
-import logging
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, List, Tuple, Union
 
 import torch
 import torch.nn as nn
 from mmaction.models.heads.base import BaseHead
-from mmengine.logging import print_log
 
-from uniformer_mm.checkpoint import ShapeMismatchError
-from uniformer_mm.checkpoint.loading import read_state_dict
-from uniformer_mm.checkpoint.video import HEAD_PREFIXES, extract_video_head
-from ..pretrained import PretrainedInitMixin
+from uniformer_mm.checkpoint import keys
+from ..pretrained import PretrainedHeadMixin
 
 __all__ = ['UniFormerClsHead']
 
 
-class UniFormerClsHead(PretrainedInitMixin, BaseHead):
+class UniFormerClsHead(PretrainedHeadMixin, BaseHead):
     """Average pooling over time and space, optional dropout, and a linear classifier.
 
     This is the official video model's ``flatten(2).mean(-1) -> head`` with the classifier
@@ -53,6 +49,8 @@ class UniFormerClsHead(PretrainedInitMixin, BaseHead):
             ``BaseHead``.
     """
 
+    head_parts = keys.head_parts('video')
+
     def __init__(self,
                  num_classes: int,
                  in_channels: int,
@@ -72,48 +70,6 @@ class UniFormerClsHead(PretrainedInitMixin, BaseHead):
     def default_init_cfg(self) -> List[dict]:  # type: ignore[override]
         """Truncated-normal ``fc_cls`` with ``init_std`` (the official init)."""
         return [dict(type='TruncNormal', layer='Linear', std=self.init_std, bias=0.)]
-
-    def load_pretrained_cfg(self, cfg: dict) -> None:
-        """Load ``fc_cls`` with :meth:`load_classifier` (mmengine's loader knows neither
-        ``'model_state'`` nor ``head.*``)."""
-        self.load_classifier(cfg['checkpoint'], prefix=cfg.get('prefix'))
-
-    def load_classifier(self, filename: str, prefix: Optional[str] = None) -> bool:
-        """Load ``fc_cls`` from a checkpoint file (any layout of :data:`HEAD_PREFIXES`).
-
-        Args:
-            filename (str): Local path or URL of the checkpoint.
-            prefix (str, optional): Only consider keys under this prefix (removed first).
-
-        Returns:
-            bool: Whether the classifier was loaded (False: absent or other class count).
-
-        Raises:
-            CheckpointError: No key under ``prefix``.
-            ShapeMismatchError: The classifier's input width differs from ``in_channels``
-                (the file belongs to another architecture).
-        """
-        head = extract_video_head(read_state_dict(filename, prefix))
-        if head is None:
-            print_log(f'MISSING classifier: {filename} has no {" / ".join(HEAD_PREFIXES)} '
-                      'weights; fc_cls keeps its initialisation.', logger='current',
-                      level=logging.WARNING)
-            return False
-        shape, own = tuple(head['weight'].shape), tuple(self.fc_cls.weight.shape)
-        if len(shape) != 2 or shape[1] != own[1]:
-            raise ShapeMismatchError(
-                f'the classifier of {filename!r} has weight shape {shape}, which does not fit '
-                f'in_channels={self.in_channels} of {type(self).__name__} {own}: the file '
-                'belongs to another architecture')
-        if shape[0] != own[0]:
-            print_log(f'Not loading the classifier of {filename}: it has {shape[0]} classes, '
-                      f'the head {own[0]} (fine-tuning on another label set); fc_cls keeps its '
-                      'initialisation.', logger='current', level=logging.WARNING)
-            return False
-        self.fc_cls.load_state_dict(head, strict=True)
-        print_log(f'Loaded the {shape[0]}-class classifier of {filename} into fc_cls.',
-                  logger='current')
-        return True
 
     def forward(self, x: Union[torch.Tensor, Tuple[torch.Tensor, ...]],
                 **kwargs: Any) -> torch.Tensor:
