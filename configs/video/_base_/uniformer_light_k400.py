@@ -1,8 +1,9 @@
 # The efficient (hourglass) UniFormer on Kinetics-400 (video_classification/exp_light/*): the
 # Kinetics recipe of ./uniformer_k400.py with sparse sampling (the video split into `clip_len`
-# segments, one frame from each), 110 epochs with 10 warm-up epochs, fp32 training (the
-# authors report NaN losses with mixed precision), the loss 0.5 x CE(pooled classifier) +
-# 0.5 x CE(class-token classifier), 1 clip x 1 centre crop at test on a short side equal to
+# segments, one frame from each), 110 epochs with 10 warm-up epochs, mixed precision as the
+# official tools/train_net_cls.py (autocast + NativeScaler) with the attention in float32
+# (the `_fp32` models; the authors' remedy for NaN losses), the loss 0.5 x CE(pooled
+# classifier) + 0.5 x CE(class-token classifier), 1 clip x 1 centre crop at test on a short side equal to
 # the crop (slowfast/datasets/kinetics_sparse.py: min_scale = max_scale = crop_size =
 # TEST_CROP_SIZE; its TRAIN_JITTER_SCALES[0] branch is commented out).
 # This file is UniFormer-XXS, 16 frames at 160x160 (exp_light/uniformer_xxs16_160_k400:
@@ -61,7 +62,7 @@ train_dataloader = dict(batch_size=32, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
 test_dataloader = dict(batch_size=4, dataset=dict(pipeline=test_pipeline))
 
-optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=8e-4, weight_decay=0.1))
+optim_wrapper = dict(optimizer=dict(lr=8e-4, weight_decay=0.1))  # the base's AmpOptimWrapper
 # TEST.TEST_BEST True: the best validation epoch is the one tested.
 default_hooks = dict(checkpoint=dict(save_best='acc/top1', rule='greater'))
 auto_scale_lr = dict(base_batch_size=256)
