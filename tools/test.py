@@ -35,6 +35,13 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='draw every n-th test sample (with --show-dir)')
     parser.add_argument('--tta', action='store_true', help='test-time augmentation '
                         '(the config\'s tta_model / tta_pipeline; mmdet, mmseg, mmpretrain)')
+    parser.add_argument('--src-labels', help='class order of the checkpoint\'s classifier '
+                        'rows: a registered order (official_k400, mmaction2_sthv2, ...), a label '
+                        'file (or several joined by ","), or "none" to keep the rows; default: '
+                        'official files are in the official order of the config\'s dataset, '
+                        'OpenMMLab files in their meta["label_order"] (docs/labels.md)')
+    parser.add_argument('--dst-labels', help='class order of the test data (default: the '
+                        'config\'s label_order)')
     cli.add_launch_args(parser)
     return cli.parse_launch_args(parser, argv)
 
@@ -74,7 +81,8 @@ def main(argv=None) -> dict:
     # official layout) is the user's to fix; the message names the file and the config.
     with cli.exit_on_error(CheckpointError, ValueError, KeyError):
         apis.load_test_checkpoint(runner.model, args.checkpoint, args.config, scope=scope,
-                                 logger=runner.logger)
+                                  logger=runner.logger, src_labels=args.src_labels,
+                                  dst_labels=args.dst_labels or cfg.get('label_order'))
     metrics = runner.test()
     if runner.rank == 0:
         # One machine-readable place for the numbers (the log has them too).

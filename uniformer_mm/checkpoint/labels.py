@@ -16,18 +16,20 @@ Kinetics-400/600 and Something-Something V1/V2 and agree for UCF101 and HMDB51
 Class names are compared after :func:`normalize_label` (case, ``_`` vs space, ``[something]``
 vs ``something``, punctuation), and every class must match exactly one on the other side.
 """
+import logging
 import os
 import re
 from collections import OrderedDict
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
+from mmengine.logging import print_log
 
 __all__ = ['LABEL_DIR', 'LABEL_ORDERS', 'DATASET_LABEL_ORDERS', 'CLASSIFIER_PREFIXES',
            'UNUSED_ROW_PREFIX', 'LabelOrderError', 'normalize_label', 'read_labels',
            'label_permutation', 'permute_classifier', 'official_order_for', 'reorder_classes',
-           'NO_REORDER']
+           'apply_label_order', 'NO_REORDER']
 
 #: Where the shipped label files live.
 LABEL_DIR = Path(__file__).resolve().parent.parent / 'data' / 'labels'
@@ -328,6 +330,8 @@ def reorder_classes(state_dict: Mapping[str, torch.Tensor], official: bool,
                                'give the destination order to reorder them')
     elif src is None:
         src = recorded
+        if src is None and dst is None:
+            return out, None, ''
         if src is None:  # mmaction2's zoo, our trained files: already the dataset's order
             return out, _label(dst), (f'classifier rows kept ({rows} classes): an OpenMMLab '
                                       "file without meta['label_order'] is taken to be in the "
@@ -337,10 +341,36 @@ def reorder_classes(state_dict: Mapping[str, torch.Tensor], official: bool,
         if explicit:
             raise LabelOrderError(f'the classifier has {rows} rows but the source order '
                                   f'{_describe(src)} has {num_src} classes')
-        return out, recorded, (f'classifier rows kept: {rows} classes, not the {num_src} of '
-                               f'{_describe(src)} (a classifier for another label set)')
+        order = _ORDER_BY_COUNT.get(rows) if official else recorded
+        return out, order, (f'classifier rows kept: {rows} classes, not the {num_src} of '
+                            f'{_describe(src)} (a classifier for another label set)')
     if dst is None or (isinstance(src, str) and isinstance(dst, str) and src == dst):
         return out, _label(src), f'classifier rows are in the order {_describe(src)}'
     return (permute_classifier(out, src, dst), _label(dst),
             f'classifier rows reordered by class name from {_describe(src)} to '
             f'{_describe(dst)} ({rows} classes)')
+
+
+def apply_label_order(state_dict: Mapping[str, torch.Tensor], official: bool,
+                      meta: Optional[Mapping] = None, src: Optional[LabelSpec] = None,
+                      dst: Optional[LabelSpec] = None, logger: Any = 'current',
+                      source: str = 'checkpoint'
+                      ) -> Tuple['OrderedDict[str, torch.Tensor]', Optional[str]]:
+    """:func:`reorder_classes`, saying what it did: the call every loading path makes.
+
+    The converter and ``tools/test.py`` (through
+    :func:`~uniformer_mm.checkpoint.release.convert_release_file`) and ``init_cfg`` (through
+    :func:`~uniformer_mm.checkpoint.load_pretrained`) use it, so the three agree.
+
+    Returns:
+        tuple: ``(state_dict, label_order)``; ``label_order`` is what ``meta['label_order']``
+        of a saved file should say (None: unknown).
+    """
+    out, order, msg = reorder_classes(state_dict, official, meta, src, dst)
+    if msg:
+        # an official classifier left in its order while a destination is unknown is worth a
+        # warning: evaluated on another order it scores near chance
+        level = logging.WARNING if msg.startswith('classifier rows kept in the official') \
+            else logging.INFO
+        print_log(f'{source}: {msg}', logger=logger, level=level)
+    return out, order
