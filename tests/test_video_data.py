@@ -160,3 +160,47 @@ def test_repeat_aug_rawframe_dataset(data: Dict[str, str]) -> None:
         with DefaultScope.overwrite_default_scope('mmaction'):
             DATASETS.build(dict(type='uniformer_mm.RepeatAugRawframeDataset',
                                 **{**kwargs, 'pipeline': pipeline[2:]}))
+
+
+def _test_setups() -> List[str]:
+    """One config name per distinct test dataset + pipeline (clip lengths aside)."""
+    seen: Dict[str, str] = {}
+    for path in sorted(CONFIGS.glob('*.py')):
+        dataset = Config.fromfile(str(path)).test_dataloader.dataset.to_dict()
+        for t in dataset['pipeline']:
+            t.pop('clip_len', None)
+            t.pop('frame_interval', None)
+        key = json.dumps(dataset, sort_keys=True, default=str)
+        seen.setdefault(key, path.stem)
+    return sorted(seen.values())
+
+
+@pytest.mark.parametrize('name', _test_setups())
+def test_test_data_path_runs(name: str, data: Dict[str, str]) -> None:
+    """The test views of each protocol (clips x crops, short side, crop) reach the model."""
+    from mmaction.registry import DATASETS, MODELS
+    cfg = Config.fromfile(str(CONFIGS / f'{name}.py'))
+    root = Path(data['root'])
+    dataset_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
+    if 'img' in dataset_cfg.get('data_prefix', {}):
+        dataset_cfg.update(ann_file=str(root / 'rawframes.txt'),
+                           data_prefix=dict(img=str(root / 'rawframes')))
+    else:
+        dataset_cfg.update(ann_file=str(root / 'videos.txt'),
+                           data_prefix=dict(video=str(root / 'videos')))
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        dataset = DATASETS.build(dataset_cfg)
+        preprocessor = MODELS.build(cfg.model.data_preprocessor)
+    sample = dataset[0]
+    pipeline = {t['type'].split('.')[-1]: t for t in dataset_cfg.pipeline}
+    sampler = next(t for k, t in pipeline.items() if k.endswith(('SampleFrames', 'UniformSample')))
+    crops = 3 if 'ThreeCrop' in pipeline else 1
+    size = (pipeline.get('ThreeCrop') or pipeline['CenterCrop'])['crop_size']
+    views = sampler.get('num_clips', 1) * crops
+    from mmengine.dataset import pseudo_collate
+    batch = preprocessor(pseudo_collate([sample]), training=False)
+    assert batch['inputs'].shape == (1, views, 3, sampler['clip_len'], size, size)
+    # the crops are taken from a short side at least as large (no padding, no upsampling of
+    # the crop itself); the values are checked against the official ones in test_recipes.py
+    assert sample['data_samples'].img_shape == (size, size)
+    assert pipeline['Resize']['scale'][1] >= size
