@@ -3,9 +3,9 @@
 # segments, one frame from each), 110 epochs with 10 warm-up epochs, mixed precision as the
 # official tools/train_net_cls.py (autocast + NativeScaler) with the attention in float32
 # (the `_fp32` models; the authors' remedy for NaN losses), the loss 0.5 x CE(pooled
-# classifier) + 0.5 x CE(class-token classifier), 1 clip x 1 centre crop at test on a short side equal to
-# the crop (slowfast/datasets/kinetics_sparse.py: min_scale = max_scale = crop_size =
-# TEST_CROP_SIZE; its TRAIN_JITTER_SCALES[0] branch is commented out).
+# classifier) + 0.5 x CE(class-token classifier), 1 clip x 1 centre crop at test on a short
+# side equal to the crop (slowfast/datasets/kinetics_sparse.py: min_scale = max_scale =
+# crop_size = TEST_CROP_SIZE; its TRAIN_JITTER_SCALES[0] branch is commented out).
 # This file is UniFormer-XXS, 16 frames at 160x160 (exp_light/uniformer_xxs16_160_k400:
 # `Uniformer_light_fp32`, drop path 0.05, weight decay 0.1, rand-m5-n2-mstd0.25, 256 videos
 # per step, lr 8e-4, from the ImageNet XXS weights at 160, test short side 160).
