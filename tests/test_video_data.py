@@ -204,3 +204,23 @@ def test_test_data_path_runs(name: str, data: Dict[str, str]) -> None:
     # the crop itself); the values are checked against the official ones in test_recipes.py
     assert sample['data_samples'].img_shape == (size, size)
     assert pipeline['Resize']['scale'][1] >= size
+
+
+def test_frame_random_erasing_draws_per_frame() -> None:
+    """Official erasing (timm's, on a (T, C, H, W) clip) decides and places the rectangle of
+    each frame on its own; mmaction2's erases one rectangle through the clip."""
+    from mmaction.registry import TRANSFORMS
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        erase = TRANSFORMS.build(dict(
+            type='uniformer_mm.FrameRandomErasing', erase_prob=0.5, mode='rand',
+            fill_color=(114.75, ) * 3, fill_std=(57.375, ) * 3))
+    np.random.seed(0)
+    frames = [np.full((32, 32, 3), 7, np.uint8) for _ in range(16)]
+    out = erase(dict(imgs=[f.copy() for f in frames]))['imgs']
+    erased = [(f != 7).any(-1) for f in out]
+    assert 0 < sum(m.any() for m in erased) < 16  # some frames erased, some not
+    boxes = {tuple(np.argwhere(m).min(0)) + tuple(np.argwhere(m).max(0)) for m in erased
+             if m.any()}
+    assert len(boxes) > 1  # each erased frame has its own rectangle
+    noise = np.concatenate([f[m] for f, m in zip(out, erased)]).astype(float)
+    assert abs(noise.mean() - 114.75) < 10 and 40 < noise.std() < 70  # N(0, 1) normalised

@@ -15,3 +15,6 @@ for _name in ('TokenLabelRandomResizedCrop', 'TokenLabelRandAugment'):
 # Repeated augmentation for frame folders (mmaction2's RepeatAugDataset reads videos only).
 _register_lazy(_DATASETS, 'RepeatAugRawframeDataset',
                'uniformer_mm.datasets.repeat_aug:RepeatAugRawframeDataset', 'mmaction')
+# Random erasing per frame, as timm's RandomErasing on the official (T, C, H, W) clips.
+_register_lazy(_TRANSFORMS, 'FrameRandomErasing',
+               'uniformer_mm.datasets.video_erasing:FrameRandomErasing', 'mmaction')

@@ -63,7 +63,10 @@ train_pipeline = [
     dict(type='RandomResizedCrop', area_range=(0.08, 1.0), aspect_ratio_range=(0.75, 1.3333)),
     dict(type='Resize', scale=(224, 224), keep_ratio=False),
     dict(type='Flip', flip_ratio=0.5),
-    dict(type='RandomErasing', erase_prob=0.25, mode='rand'),
+    # AUG.RE_PROB 0.25, RE_MODE pixel: timm's RandomErasing per frame, N(0, 1) noise after the
+    # normalisation (114.75 +- 57.375 before it)
+    dict(type='uniformer_mm.FrameRandomErasing', erase_prob=0.25, mode='rand',
+         fill_color=(114.75, 114.75, 114.75), fill_std=(57.375, 57.375, 57.375)),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
 ]

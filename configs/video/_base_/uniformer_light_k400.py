@@ -44,7 +44,8 @@ train_pipeline = [
     dict(type='RandomResizedCrop', area_range=(0.08, 1.0), aspect_ratio_range=(0.75, 1.3333)),
     dict(type='Resize', scale=(img_size, img_size), keep_ratio=False),
     dict(type='Flip', flip_ratio=0.5),
-    dict(type='RandomErasing', erase_prob=0.25, mode='rand'),
+    dict(type='uniformer_mm.FrameRandomErasing', erase_prob=0.25, mode='rand',
+         fill_color=(114.75, 114.75, 114.75), fill_std=(57.375, 57.375, 57.375)),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
 ]
