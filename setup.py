@@ -35,6 +35,9 @@ setup(
     long_description_content_type='text/markdown',
     python_requires='>=3.9',
     packages=find_packages(include=['uniformer_mm', 'uniformer_mm.*']),
+    # the class orders of the video datasets (uniformer_mm.checkpoint.labels reads them)
+    package_data={'uniformer_mm': ['data/labels/*.txt', 'data/labels/*.list',
+                                   'data/labels/README.md']},
     install_requires=install_requires,
     extras_require=extras_require,
     license='Apache License 2.0',

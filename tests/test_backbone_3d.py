@@ -497,7 +497,8 @@ CONFIGS = Path(__file__).parents[1] / 'configs' / 'video'
 
 
 @pytest.mark.parametrize('name,sampler,views,crop', [
-    ('uniformer_s_16x4_k400.py', 'SampleFrames', 4, 'CenterCrop'),
+    # the official dense sampling (uniformer_mm.DenseSampleFrames, tests/test_video_sampling.py)
+    ('uniformer_s_16x4_k400.py', 'uniformer_mm.DenseSampleFrames', 4, 'CenterCrop'),
     ('uniformer_s_16_sthv2_prek400.py', 'UniformSample', 1, 'ThreeCrop'),
 ])
 def test_configs_express_the_official_protocols(mmaction, name, sampler, views, crop):

@@ -37,6 +37,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--compile', action='store_true', help='fast inference: compile the '
                         'backbone (and neck) with inductor and frozen weights; the first batch '
                         'of each input size compiles (see docs/deploy.md)')
+    parser.add_argument('--src-labels', help='class order of the checkpoint\'s classifier '
+                        'rows: a registered order (official_k400, mmaction2_sthv2, ...), a label '
+                        'file (or several joined by ","), or "none" to keep the rows; default: '
+                        'official files are in the official order of the config\'s dataset, '
+                        'OpenMMLab files in their meta["label_order"] (docs/labels.md)')
+    parser.add_argument('--dst-labels', help='class order of the test data (default: the '
+                        'config\'s label_order)')
     # The launch flags of the toolboxes' scripts, declared here with plain argparse: parsing
     # imports nothing heavy (uniformer_mm.cli.apply_launch_args reads them afterwards).
     parser.add_argument('--cfg-options', nargs='+', action='extend', metavar='KEY=VALUE',
@@ -90,7 +97,8 @@ def main(argv=None) -> dict:
     # official layout) is the user's to fix; the message names the file and the config.
     with cli.exit_on_error(CheckpointError, ValueError, KeyError):
         apis.load_test_checkpoint(runner.model, args.checkpoint, args.config, scope=scope,
-                                  logger=runner.logger)
+                                  logger=runner.logger, src_labels=args.src_labels,
+                                  dst_labels=args.dst_labels or cfg.get('label_order'))
     if args.compile:
         from uniformer_mm.deploy import compile_model
         compile_model(runner.model)

@@ -10,3 +10,7 @@ model = dict(
 train_dataloader = dict(batch_size=5)
 optim_wrapper = dict(optimizer=dict(lr=2.5e-4))
 auto_scale_lr = dict(base_batch_size=40)
+param_scheduler = [  # the warm-up from WARMUP_START_LR 1e-6 to this lr
+    {**_base_.param_scheduler[0], 'start_factor': _base_.warmup_start_lr / 2.5e-4},
+    _base_.param_scheduler[1],
+]

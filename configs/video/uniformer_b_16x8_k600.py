@@ -7,3 +7,7 @@ model = dict(
         drop_path_rate=0.3,
         init_cfg=dict(checkpoint='pretrained/uniformer_base_in1k.pth')))
 optim_wrapper = dict(optimizer=dict(lr=1.25e-4))
+param_scheduler = [  # the warm-up from WARMUP_START_LR 1e-6 to this lr
+    {**_base_.param_scheduler[0], 'start_factor': _base_.warmup_start_lr / 1.25e-4},
+    _base_.param_scheduler[1],
+]

@@ -3,7 +3,7 @@ _base_ = './_base_/uniformer_k600.py'
 # 16 frames every 8: the base pipelines with this sampling.
 sampling = dict(clip_len=16, frame_interval=8)
 train_pipeline, val_pipeline, test_pipeline = (
-    [{**t, **sampling} if t['type'] == 'SampleFrames' else t for t in pipeline]
+    [{**t, **sampling} if t['type'].endswith('SampleFrames') else t for t in pipeline]
     for pipeline in (_base_.train_pipeline, _base_.val_pipeline, _base_.test_pipeline))
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=val_pipeline))

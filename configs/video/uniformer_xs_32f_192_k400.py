@@ -3,12 +3,13 @@
 # settings: drop path 0.1, weight decay 0.05, rand-m7-n4-mstd0.5-inc1, 128 videos per
 # step, lr 4e-4).
 _base_ = './_base_/uniformer_light_k400.py'
-# The base pipelines at 32 frames, 192x192 (test short side 224).
-clip_len, img_size, short_side = 32, 192, 224
+# The base pipelines at 32 frames, 192x192 (test short side 192, TEST_CROP_SIZE).
+clip_len, img_size, short_side = 32, 192, 192
 train_pipeline = [
     {**t, 'clip_len': clip_len} if t['type'] == 'UniformSample' else
     {**t, 'scale': (img_size, img_size)} if t['type'] == 'Resize' and not t.get('keep_ratio', 1)
-    else {**t, 'magnitude': 7, 'num_layers': 4} if t['type'] == 'PytorchVideoWrapper'
+    else {**t, 'magnitude': 7, 'num_layers': 4, 'sampling_hparas': dict(sampling_std=0.5)}
+    if t['type'] == 'PytorchVideoWrapper'
     else t for t in _base_.train_pipeline
 ]
 test_pipeline = [
@@ -29,3 +30,7 @@ model = dict(
     cls_head=dict(in_channels=512))
 optim_wrapper = dict(optimizer=dict(lr=4e-4, weight_decay=0.05))
 auto_scale_lr = dict(base_batch_size=128)
+param_scheduler = [  # the warm-up from WARMUP_START_LR 1e-6 to this lr
+    {**_base_.param_scheduler[0], 'start_factor': _base_.warmup_start_lr / 4e-4},
+    _base_.param_scheduler[1],
+]

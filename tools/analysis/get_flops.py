@@ -101,7 +101,8 @@ def default_input_shape(cfg: Any) -> Tuple[Tuple[int, ...], int]:
             size = t['crop_size']
             crop = size if isinstance(size, int) else size[0]
             views *= 3 if t['type'] == 'ThreeCrop' else 1
-        elif t['type'] in ('SampleFrames', 'UniformSample'):
+        # mmaction2's samplers and uniformer_mm.DenseSampleFrames (the official dense sampling)
+        elif t['type'].split('.')[-1] in ('SampleFrames', 'UniformSample', 'DenseSampleFrames'):
             clip_len = t['clip_len']
             views *= t.get('num_clips', 1)
     if scope == 'mmaction':

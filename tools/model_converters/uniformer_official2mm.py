@@ -15,6 +15,10 @@ The output is ``{'state_dict': ..., 'meta': {...}}`` of plain tensors and Python
 reads with ``torch.load(weights_only=True)``; ``meta['arch']`` records the backbone
 architecture (depths, widths, stem, layer scale and, when known, head_dim, which no weight
 shape shows), so loading it into a config of another architecture fails with both named.
+Video classifiers are put in the class order of the destination dataset (``--dst-labels``,
+or the ``label_order`` of ``--config``): official files number their classes by the official
+category lists, mmaction2's annotation lists by its label maps (docs/labels.md);
+``meta['label_order']`` records the order of the converted rows.
 With ``--config`` the file is checked against (and trimmed for) that config's model: keys
 the model has no place for by design (the pose file's unused output norms, ...) are dropped,
 anything else missing or unexpected is reported, and head_dim is taken from the config.
@@ -56,6 +60,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     group.add_argument('--head-dim', type=int, help='head_dim to record')
     parser.add_argument('--ema', action='store_true',
                         help='convert the EMA weights (model_ema / state_dict_ema)')
+    parser.add_argument('--src-labels', help='class order of the classifier rows in SRC: a '
+                        'registered order (official_k400, mmaction2_sthv2, ...), a label file '
+                        '(or several joined by ","), or "none" to keep the rows as they are; '
+                        'default: an official video file is in the official order of the '
+                        'destination\'s dataset, an OpenMMLab file in its meta["label_order"] '
+                        '(docs/labels.md)')
+    parser.add_argument('--dst-labels', help='class order to put the classifier rows in '
+                        '(default: the label_order of --config, e.g. mmaction2_k400)')
     parser.add_argument('--cfg-options', nargs='+', default=None,
                         help='config overrides, key=value (with --config)')
     return parser.parse_args(argv)
@@ -149,7 +161,7 @@ def fit_to_config(ckpt: Dict, config: str, cfg_options: Optional[List[str]] = No
 def main(argv=None) -> None:
     """Convert SRC to DST (see the module docstring)."""
     args = parse_args(argv)
-    from uniformer_mm import cli  # after parsing: --help stays fast
+    from uniformer_mm import apis, cli  # after parsing: --help stays fast
     cli.quiet_known_messages()
     from uniformer_mm.checkpoint import HEAD_DIM_TRAP, CheckpointError
     from uniformer_mm.checkpoint.release import RELEASE_KINDS, convert_release_file
@@ -161,8 +173,12 @@ def main(argv=None) -> None:
         if osp.abspath(args.src) == osp.abspath(args.dst):
             raise ValueError('dst must differ from src (the source file is never overwritten)')
         head_dim = args.head_dim or (_arch_head_dim(args.arch) if args.arch else None)
+        dst_labels = args.dst_labels or (
+            apis.load_config(args.config, cli.parse_cfg_options(args.cfg_options))
+            .get('label_order') if args.config else None)
         print(f'reading {args.src} (weights_only=True) ...', flush=True)
-        ckpt = convert_release_file(args.src, kind=args.kind, head_dim=head_dim, ema=args.ema)
+        ckpt = convert_release_file(args.src, kind=args.kind, head_dim=head_dim, ema=args.ema,
+                                    src_labels=args.src_labels, dst_labels=dst_labels)
         meta = ckpt['meta']
         print(f'release kind: {meta["release_kind"]} ({RELEASE_KINDS[meta["release_kind"]]})',
               flush=True)

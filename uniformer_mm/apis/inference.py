@@ -42,13 +42,16 @@ def inner_model(model: nn.Module) -> nn.Module:
 
 
 def load_test_checkpoint(model: nn.Module, checkpoint: str, config_path: str,
-                         scope: Optional[str] = None, logger: Any = 'current') -> str:
+                         scope: Optional[str] = None, logger: Any = 'current',
+                         src_labels: Any = None, dst_labels: Any = None) -> str:
     """Load a checkpoint for testing; official release files are converted on the fly.
 
     Every file is read with ``weights_only=True`` (:func:`load_checkpoint_file`). An official
     release (ImageNet ``{'model'}``, token labeling, video ``{'model_state'}``, mmdet 2.11,
     mmseg 0.13, mmpose 0.16, ...) is converted in memory by
-    :func:`uniformer_mm.checkpoint.release.convert_release`; a checkpoint whose UniFormer is
+    :func:`uniformer_mm.checkpoint.release.convert_release_file`, as the converter does
+    (video classifiers reordered to the dataset's class order, ``dst_labels``); a checkpoint
+    whose UniFormer is
     another architecture than the config's is refused with both named
     (:func:`~uniformer_mm.checkpoint.release.check_same_arch`), as are shape mismatches and a
     contradicting recorded ``head_dim``; missing / unexpected keys are logged as warnings.
@@ -60,6 +63,9 @@ def load_test_checkpoint(model: nn.Module, checkpoint: str, config_path: str,
         scope (str, optional): The config's toolbox; a release of another toolbox (an
             ImageNet file for an mmdet config, ...) is refused.
         logger: mmengine logger for the report.
+        src_labels, dst_labels: Class orders of the checkpoint's classifier rows and of the
+            config's dataset (the config's ``label_order``); see
+            :func:`uniformer_mm.checkpoint.labels.reorder_classes` and docs/labels.md.
 
     Returns:
         str: The release kind of the file (``'mm'`` for OpenMMLab 2.0 checkpoints).
@@ -74,7 +80,7 @@ def load_test_checkpoint(model: nn.Module, checkpoint: str, config_path: str,
     from uniformer_mm.checkpoint import load_checkpoint_file, load_pretrained, unwrap_state_dict
     from uniformer_mm.checkpoint.release import (RELEASE_KINDS, RELEASE_TOOLBOX,
                                                  check_same_arch, convert_release,
-                                                 detect_release_file)
+                                                 convert_release_file, detect_release_file)
 
     target = inner_model(model)
     ckpt = load_checkpoint_file(checkpoint)
@@ -82,7 +88,8 @@ def load_test_checkpoint(model: nn.Module, checkpoint: str, config_path: str,
     state_dict, kind = convert_release(unwrap_state_dict(ckpt), detect_release_file(ckpt))
     check_same_arch(state_dict, target, meta, checkpoint, f'config {config_path!r}')
     if kind == 'mm':
-        load_pretrained(target, checkpoint, logger=logger)
+        load_pretrained(target, checkpoint, logger=logger, src_labels=src_labels,
+                        dst_labels=dst_labels)
         return kind
     print_log(f'{checkpoint} is an official release file ({RELEASE_KINDS[kind]}); converting '
               'it on the fly. To keep a converted copy: python tools/model_converters/'
@@ -97,9 +104,11 @@ def load_test_checkpoint(model: nn.Module, checkpoint: str, config_path: str,
             "init_cfg=dict(type='Pretrained', checkpoint=...) and train.")
     # load_pretrained reads files (and applies its checks there); each process writes its own
     # temporary copy so that distributed ranks never share one.
+    converted = convert_release_file(checkpoint, kind=kind, src_labels=src_labels,
+                                     dst_labels=dst_labels)
     with tempfile.TemporaryDirectory(prefix='uniformer_mm_') as tmp:
         path = os.path.join(tmp, 'converted.pth')
-        torch.save({'state_dict': state_dict, 'meta': meta or {}}, path)
+        torch.save(converted, path)
         load_pretrained(target, path, logger=logger,
                         task='video' if toolbox == 'mmaction' else None)
     return kind

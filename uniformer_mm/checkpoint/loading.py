@@ -14,6 +14,7 @@ from mmengine.model import is_model_wrapper
 from uniformer_mm.archs import HEAD_DIM_TRAP, KNOWN_ARCHS
 from .convert import convert_official_to_mm, is_mm_layout
 from .io import CheckpointError, load_checkpoint_file
+from .labels import LabelSpec, apply_label_order
 from .protocol import PretrainedModule, backbone_of, protocol_of
 from .state_dict import (StateDictInfo, arch_differences, describe_state_dict, strip_prefix,
                          unwrap_state_dict)
@@ -217,7 +218,9 @@ def load_pretrained(module: nn.Module,
                     logger: Any = 'current',
                     map_location: Union[str, torch.device] = 'cpu',
                     task: Optional[str] = None,
-                    allow_partial: bool = False) -> None:
+                    allow_partial: bool = False,
+                    src_labels: Optional[LabelSpec] = None,
+                    dst_labels: Optional[LabelSpec] = None) -> None:
     """Load an official or converted UniFormer checkpoint into ``module``, loudly.
 
     Steps:
@@ -258,6 +261,12 @@ def load_pretrained(module: nn.Module,
         task (str, optional): Conversion task for whole models; inferred if not given.
         allow_partial (bool): Accept a file that covers only part of a UniFormer backbone
             (reported as warnings) instead of refusing it. Defaults to False.
+        src_labels, dst_labels: Class orders of the classifier rows in the file and in the
+            model's dataset (:func:`~uniformer_mm.checkpoint.labels.read_labels` specs; the
+            ``init_cfg`` keys of the same names). Given either, the rows are reordered by
+            class name first (:func:`~uniformer_mm.checkpoint.labels.reorder_classes`; an
+            official file's source order defaults to the official order of the destination's
+            dataset, an OpenMMLab file's to its ``meta['label_order']``).
 
     Raises:
         CheckpointError: Unreadable/unsafe file, no key under ``prefix``, shape or
@@ -268,6 +277,9 @@ def load_pretrained(module: nn.Module,
     ckpt = load_checkpoint_file(filename, map_location=map_location)
     meta = ckpt.get('meta') if isinstance(ckpt.get('meta'), Mapping) else None
     state_dict = unwrap_state_dict(ckpt)
+    if src_labels is not None or dst_labels is not None:
+        state_dict, _ = apply_label_order(state_dict, not is_mm_layout(state_dict), meta,
+                                          src_labels, dst_labels, logger, filename)
     target = module.module if is_model_wrapper(module) else module
     proto = protocol_of(target)
     backbone = backbone_of(target)

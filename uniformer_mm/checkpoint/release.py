@@ -38,6 +38,7 @@ import torch.nn as nn
 from uniformer_mm.archs import HEAD_DIM_TRAP, KNOWN_ARCHS
 from .convert import convert_official_to_mm
 from .io import CheckpointError, load_checkpoint_file
+from .labels import LabelSpec, apply_label_order
 from .loading import ArchMismatchError
 from .protocol import backbone_of, protocol_of
 from .state_dict import (StateDictInfo, arch_differences, describe_state_dict, strip_prefix,
@@ -273,8 +274,9 @@ def check_same_arch(state_dict: Mapping[str, torch.Tensor], model: nn.Module,
 
 
 def convert_release_file(src: Union[str, 'os.PathLike[str]'], kind: Optional[str] = None,
-                         head_dim: Optional[int] = None, ema: bool = False
-                         ) -> Dict[str, Any]:
+                         head_dim: Optional[int] = None, ema: bool = False,
+                         src_labels: Optional[LabelSpec] = None,
+                         dst_labels: Optional[LabelSpec] = None) -> Dict[str, Any]:
     """Read an official (or 2.0) file and return the converted checkpoint to save.
 
     Args:
@@ -284,11 +286,16 @@ def convert_release_file(src: Union[str, 'os.PathLike[str]'], kind: Optional[str
             the file's own ``meta['arch']`` or inferred when every official model with these
             weights agrees (see :data:`~uniformer_mm.archs.HEAD_DIM_TRAP`).
         ema (bool): Convert the EMA weights (``model_ema`` / ``state_dict_ema``) instead.
+        src_labels, dst_labels: Class orders of the classifier rows (see
+            :func:`~uniformer_mm.checkpoint.labels.reorder_classes`): the rows of official
+            video files are put in ``dst_labels`` (the config's ``label_order``), from the
+            official order of that dataset unless ``src_labels`` says otherwise.
 
     Returns:
         dict: ``{'state_dict': ..., 'meta': {'arch', 'release_kind', 'toolbox', 'source',
-        'head_dim_candidates'?}}``: tensors and plain Python values only, so the saved file
-        reads with ``torch.load(weights_only=True)``.
+        'label_order'?, 'head_dim_candidates'?}}``: tensors and plain Python values only, so
+        the saved file reads with ``torch.load(weights_only=True)``. ``label_order`` is the
+        class order of the classifier rows (e.g. ``'mmaction2_k400'``) where known.
     """
     ckpt = load_checkpoint_file(src)
     key = None
@@ -307,6 +314,16 @@ def convert_release_file(src: Union[str, 'os.PathLike[str]'], kind: Optional[str
     meta: Dict[str, Any] = {'release_kind': kind, 'toolbox': RELEASE_TOOLBOX[kind],
                             'source': os.path.basename(os.fspath(src)),
                             'converted_by': 'uniformer_mm'}
+    # Classifier rows in the class order of the destination dataset (docs/labels.md): official
+    # video files are in the official order, OpenMMLab ones in their recorded order.
+    official_video = kind in ('video', 'video_light')
+    if official_video or src_labels is not None or dst_labels is not None:
+        state_dict, order = apply_label_order(state_dict, official_video, old_meta, src_labels,
+                                              dst_labels, source=meta['source'])
+        if order is not None:
+            meta['label_order'] = order
+    elif isinstance(old_meta, Mapping) and old_meta.get('label_order'):
+        meta['label_order'] = old_meta['label_order']
     if info.depths:
         found, cands = infer_head_dim(info)
         meta['arch'] = backbone_arch(info, head_dim or found)

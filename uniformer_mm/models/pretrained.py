@@ -79,10 +79,14 @@ class PretrainedInitMixin(PretrainedModule):
             # also avoids its per-parameter "value unchanged by init_weights" dump.
             self._is_init = True
         if pretrained is not None:
+            # src_labels / dst_labels: reorder the classifier rows by class name
+            # (docs/labels.md)
             load_pretrained(self, pretrained['checkpoint'],  # type: ignore[arg-type]
                             prefix=pretrained.get('prefix'),
                             map_location=pretrained.get('map_location', 'cpu'),
-                            allow_partial=pretrained.get('allow_partial', False))
+                            allow_partial=pretrained.get('allow_partial', False),
+                            src_labels=pretrained.get('src_labels'),
+                            dst_labels=pretrained.get('dst_labels'))
 
 
 class PretrainedHeadMixin(PretrainedInitMixin):

@@ -4,12 +4,16 @@
 # cosine to 1e-6, gradient clipping at 20, native AMP; RandAugment rand-m7-n4-mstd0.5-inc1,
 # random resized crops, flips, random erasing 0.25, mixup 0.8 / cutmix 1.0 with label
 # smoothing 0.1, and repeated augmentation (each video sampled twice per batch). Test: 4
-# clips x 1 centre crop of 224 on a short side of 224, logits averaged (the official sum).
+# clips x 1 centre crop of 224 on a short side of 256 (with 1 crop, slowfast/datasets/kinetics.py
+# resizes to TRAIN_JITTER_SCALES[0]), logits averaged (the official sum).
 # This file is UniFormer-S 16x4 (exp/uniformer_s16x4_k400: drop path 0.1, lr 1e-4, 32 videos
 # per step on 8 GPUs, 110 epochs). Every `data/kinetics400` path follows mmaction2's layout.
 _base_ = 'mmaction::_base_/default_runtime.py'
 
 num_classes = 400
+# The class order of this config's annotation lists (mmaction2's label map): the classifier
+# rows of official checkpoints are put in this order when loaded (docs/labels.md).
+label_order = 'mmaction2_k400'
 model = dict(
     type='Recognizer3D',
     backbone=dict(
@@ -44,31 +48,41 @@ ann_file_train = 'data/kinetics400/kinetics400_train_list_videos.txt'
 ann_file_val = 'data/kinetics400/kinetics400_val_list_videos.txt'
 ann_file_test = ann_file_val
 
+# The official frame indices (slowfast/datasets/decoder.py with decord and
+# DATA.USE_OFFSET_SAMPLING True): linspace over the clip span, random start in training, test
+# clips from the first to the last frame (mmaction2's SampleFrames would pick other frames).
 train_pipeline = [
     dict(type='DecordInit'),
-    dict(type='SampleFrames', clip_len=16, frame_interval=4, num_clips=1),
+    dict(type='uniformer_mm.DenseSampleFrames', clip_len=16, frame_interval=4),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 256)),
     # timm's rand-m7-n4-mstd0.5-inc1 (pytorchvideo's RandAugment, as mmaction2's MViT recipe).
-    dict(type='PytorchVideoWrapper', op='RandAugment', magnitude=7, num_layers=4),
-    dict(type='RandomResizedCrop'),
+    dict(type='PytorchVideoWrapper', op='RandAugment', magnitude=7, num_layers=4,
+         sampling_hparas=dict(sampling_std=0.5)),
+    # DATA.TRAIN_JITTER_SCALES_RELATIVE / TRAIN_JITTER_ASPECT_RELATIVE
+    dict(type='RandomResizedCrop', area_range=(0.08, 1.0), aspect_ratio_range=(0.75, 1.3333)),
     dict(type='Resize', scale=(224, 224), keep_ratio=False),
     dict(type='Flip', flip_ratio=0.5),
-    dict(type='RandomErasing', erase_prob=0.25, mode='rand'),
+    # AUG.RE_PROB 0.25, RE_MODE pixel: timm's RandomErasing per frame, N(0, 1) noise after the
+    # normalisation (114.75 +- 57.375 before it)
+    dict(type='uniformer_mm.FrameRandomErasing', erase_prob=0.25, mode='rand',
+         fill_color=(114.75, 114.75, 114.75), fill_std=(57.375, 57.375, 57.375)),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
 ]
-# Validation: 1 clip x 1 centre crop of 224 on a short side of 224; test: the same with 4 clips.
+# Validation: 1 clip x 1 centre crop of 224 on a short side of 256 (TRAIN_JITTER_SCALES[0]);
+# test: the same with 4 clips (exp/*/test.sh: TEST.NUM_ENSEMBLE_VIEWS 4, NUM_SPATIAL_CROPS 1).
 val_pipeline = [
     dict(type='DecordInit'),
-    dict(type='SampleFrames', clip_len=16, frame_interval=4, num_clips=1, test_mode=True),
+    dict(type='uniformer_mm.DenseSampleFrames', clip_len=16, frame_interval=4, num_clips=1,
+         test_mode=True, use_offset=True),
     dict(type='DecordDecode'),
-    dict(type='Resize', scale=(-1, 224)),
+    dict(type='Resize', scale=(-1, 256)),
     dict(type='CenterCrop', crop_size=224),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs'),
 ]
-test_pipeline = [{**t, 'num_clips': 4} if t['type'] == 'SampleFrames' else t
+test_pipeline = [{**t, 'num_clips': 4} if t['type'].endswith('SampleFrames') else t
                  for t in val_pipeline]
 
 repeat_sample = 2  # official AUG.NUM_SAMPLE
@@ -105,6 +119,7 @@ test_evaluator = val_evaluator
 
 max_epochs = 110
 warmup_epochs = 10
+warmup_start_lr = 1e-6  # SOLVER.WARMUP_START_LR, absolute whatever the lr
 train_cfg = dict(
     type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=1, val_interval=5)
 val_cfg = dict(type='ValLoop')
@@ -117,9 +132,10 @@ optim_wrapper = dict(
     paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0., flat_decay_mult=0.),
     clip_grad=dict(max_norm=20, norm_type=2))
 param_scheduler = [
-    # From WARMUP_START_LR 1e-6 (= 0.01 x the 1e-4 of this file) to lr, per iteration.
-    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=warmup_epochs,
-         convert_to_iter_based=True),
+    # From WARMUP_START_LR 1e-6 to lr, per iteration: configs with another lr recompute
+    # start_factor = warmup_start_lr / lr.
+    dict(type='LinearLR', start_factor=warmup_start_lr / 1e-4, by_epoch=True, begin=0,
+         end=warmup_epochs, convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=warmup_epochs,
          end=max_epochs, convert_to_iter_based=True),
 ]

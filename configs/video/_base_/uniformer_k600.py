@@ -3,6 +3,7 @@
 _base_ = './uniformer_k400.py'
 
 num_classes = 600
+label_order = 'mmaction2_k600'  # docs/labels.md
 model = dict(
     cls_head=dict(num_classes=num_classes),
     # the base's mixup / cutmix with these classes

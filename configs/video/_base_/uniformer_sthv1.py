@@ -1,13 +1,15 @@
 # UniFormer on Something-Something V1: the V2 recipe of ./uniformer_sthv2.py for 60 epochs.
 # V1 is released as JPEG frames; mmaction2's layout is data/sthv1/rawframes with
-# `{:05d}.jpg` files. mmaction2's repeated augmentation needs decord videos, so every frame
-# clip is sampled once per batch here (the official runs sampled each video twice).
+# `{:05d}.jpg` files. Repeated augmentation as in the official runs (AUG.NUM_SAMPLE 2: each
+# clip decoded once and augmented twice) through uniformer_mm.RepeatAugRawframeDataset, the
+# frame-folder counterpart of mmaction2's (video-only) RepeatAugDataset.
 # This file is UniFormer-S, 16 frames, from Kinetics-400 (exp/uniformer_s16_sthv1_prek400:
 # drop path 0.2).
 _base_ = './uniformer_sthv2.py'
 
 model = dict(backbone=dict(drop_path_rate=0.2))
 
+label_order = 'mmaction2_sthv1'  # docs/labels.md
 dataset_type = 'RawframeDataset'
 data_root = 'data/sthv1/rawframes'
 data_root_val = data_root
@@ -23,15 +25,16 @@ train_pipeline, val_pipeline, test_pipeline = (
     for pipeline in (_base_.train_pipeline, _base_.val_pipeline, _base_.test_pipeline))
 
 
-def rawframe_dataset(ann_file, root, pipeline, **kwargs):
-    """A frame dataset in place of the V2 one (and of its repeated-augmentation wrapper)."""
-    return dict(_delete_=True, type=dataset_type, ann_file=ann_file, data_prefix=dict(img=root),
+def rawframe_dataset(ann_file, root, pipeline, kind=dataset_type, **kwargs):
+    """A frame dataset in place of the V2 video one."""
+    return dict(_delete_=True, type=kind, ann_file=ann_file, data_prefix=dict(img=root),
                 filename_tmpl=filename_tmpl, pipeline=pipeline, **kwargs)
 
 
-train_dataloader = dict(
-    collate_fn=dict(_delete_=True, type='pseudo_collate'),
-    dataset=rawframe_dataset(ann_file_train, data_root, train_pipeline))
+train_dataloader = dict(  # with the V2 (and Kinetics) repeat_pseudo_collate
+    dataset=rawframe_dataset(ann_file_train, data_root, train_pipeline,
+                             kind='uniformer_mm.RepeatAugRawframeDataset',
+                             num_repeats=_base_.repeat_sample, sample_once=True))
 val_dataloader = dict(
     dataset=rawframe_dataset(ann_file_val, data_root_val, val_pipeline, test_mode=True))
 test_dataloader = dict(

@@ -9,6 +9,7 @@
 _base_ = './uniformer_k400.py'
 
 num_classes = 174
+label_order = 'mmaction2_sthv2'  # docs/labels.md
 model = dict(
     backbone=dict(
         drop_path_rate=0.3,
@@ -27,12 +28,15 @@ ann_file_test = ann_file_val
 
 clip_len = 16
 train_pipeline = [
-    dict(type='UniformSample', clip_len=clip_len) if t['type'] == 'SampleFrames' else t
+    dict(type='UniformSample', clip_len=clip_len) if t['type'].endswith('SampleFrames') else t
     for t in _base_.train_pipeline if t['type'] != 'Flip'
 ]
+# Short side 224 at test (exp/uniformer_s16_sthv1_prek400/test.yaml: TRAIN_JITTER_SCALES
+# [224, 224], TEST_CROP_SIZE 224; slowfast/datasets/sth.py resizes to TEST_CROP_SIZE).
 val_pipeline = [
     dict(type='UniformSample', clip_len=clip_len, test_mode=True)
-    if t['type'] == 'SampleFrames' else t for t in _base_.val_pipeline
+    if t['type'].endswith('SampleFrames') else
+    dict(t, scale=(-1, 224)) if t['type'] == 'Resize' else t for t in _base_.val_pipeline
 ]
 test_pipeline = [dict(type='ThreeCrop', crop_size=224) if t['type'] == 'CenterCrop' else t
                  for t in val_pipeline]
@@ -52,8 +56,8 @@ max_epochs = 50
 warmup_epochs = 5
 train_cfg = dict(max_epochs=max_epochs)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=warmup_epochs,
-         convert_to_iter_based=True),
+    dict(type='LinearLR', start_factor=_base_.warmup_start_lr / 2e-4, by_epoch=True, begin=0,
+         end=warmup_epochs, convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=warmup_epochs,
          end=max_epochs, convert_to_iter_based=True),
 ]

@@ -29,11 +29,11 @@ class UniFormerClsHead(PretrainedHeadMixin, BaseHead):
     drops it, and ``fc_cls`` keeps its initialisation.
 
     Note:
-        The rows of a released classifier follow the label order of the dataset lists the
-        official code was trained with. mmaction2's own converted UniFormer files had their
-        rows permuted to mmaction2's Kinetics label map, which means the two orders differ:
-        evaluate an official file with annotation lists in the official label order (or
-        permute ``fc_cls`` rows once after loading).
+        The rows of an official classifier follow the official category lists, which differ
+        from mmaction2's label maps for Kinetics and Something-Something. Add
+        ``dst_labels='mmaction2_k400'`` (the config's ``label_order``; optionally
+        ``src_labels``) to the ``Pretrained`` entry to reorder them by class name;
+        ``tools/test.py`` and the converter do it from the config (docs/labels.md).
 
     Args:
         num_classes (int): Number of classes.
