@@ -41,6 +41,7 @@ def main(argv=None) -> None:
     with cli.exit_on_error(*cli.USER_ERRORS):
         cfg = apis.load_config(args.config, args.cfg_options)
         cli.check_data_paths(cfg, ('train', 'val'))
+        cli.check_config(cfg, ('train', 'val'))  # class count in one place; neck vs backbone
         if args.resume not in (None, 'auto') and '://' not in args.resume and \
                 not os.path.isfile(args.resume):
             raise FileNotFoundError(f'--resume {args.resume!r}: no such checkpoint file (use '
@@ -53,6 +54,7 @@ def main(argv=None) -> None:
             cli.enable_amp(cfg)
         cli.fall_back_to_fp32_without_accelerator(cfg, amp_requested=args.amp)
         cli.make_interruptible(cfg)  # a stop signal saves a checkpoint; resume mid-epoch
+        cli.scale_log_interval(cfg)  # progress lines a few times per epoch on small data
         if args.auto_scale_lr:
             cli.enable_auto_scale_lr(cfg)
     if args.resume == 'auto':

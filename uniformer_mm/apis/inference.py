@@ -15,10 +15,18 @@ from .config import class_names, load_config, toolbox_of
 __all__ = ['build_model', 'inner_model', 'load_test_checkpoint', 'init_inference_model']
 
 def build_model(cfg: Config) -> nn.Module:
-    """Build ``cfg.model`` under the config's toolbox scope (no weights are loaded)."""
+    """Build ``cfg.model`` under the config's toolbox scope (no weights are loaded).
+
+    A top-level ``data_preprocessor`` (mmpretrain's configs keep it there: mean, std, RGB
+    order, class count) goes into the model as mmengine's ``Runner`` puts it, unless the model
+    has its own; without it the model would see unnormalised BGR images.
+    """
     from mmengine.registry import MODELS, init_default_scope
     init_default_scope(toolbox_of(cfg))
-    return MODELS.build(deepcopy(cfg.model))
+    model_cfg = deepcopy(cfg.model)
+    if isinstance(model_cfg, dict) and cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor', deepcopy(cfg.data_preprocessor))
+    return MODELS.build(model_cfg)
 
 
 def inner_model(model: nn.Module) -> nn.Module:

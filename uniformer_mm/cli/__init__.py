@@ -4,12 +4,15 @@
 * :mod:`.launch` -- the launch flags train.py and test.py share; CPU distributed runs.
 * :mod:`.config` -- config editing behind the flags (``--amp``, ``--show-dir``, ``--tta``, ...).
 * :mod:`.data` -- dataset paths checked before any toolbox code runs.
+* :mod:`.checks` -- config checks: the class count set in one place, necks that fit the
+  backbone.
 * :mod:`.resume` -- which checkpoint ``--resume`` continues from.
 
 Reading configs and building / loading models is :mod:`uniformer_mm.apis`. Importing this
 package takes seconds (torch, mmengine): tools import it after parsing their arguments where
 ``--help`` should stay instant.
 """
+from .checks import check_config, scale_log_interval
 from .config import (add_dump_results, enable_amp, enable_auto_scale_lr, enable_tta,
                      enable_visualization, fall_back_to_fp32_without_accelerator,
                      make_interruptible, set_work_dir)
@@ -22,4 +25,5 @@ __all__ = ['USER_ERRORS', 'exit_on_error', 'add_launch_args', 'parse_launch_args
            'setup_cpu_distributed', 'set_work_dir', 'enable_amp',
            'fall_back_to_fp32_without_accelerator', 'make_interruptible',
            'enable_auto_scale_lr', 'enable_visualization', 'enable_tta', 'add_dump_results',
-           'check_data_paths', 'find_resume_checkpoint']
+           'check_data_paths', 'find_resume_checkpoint', 'check_config',
+           'scale_log_interval']
