@@ -282,7 +282,7 @@ model = dict(data_preprocessor=dict(size=crop_size),
              backbone=dict(arch={tiny}, drop_path_rate=0.,
                            init_cfg=dict(type='Pretrained', checkpoint={ckpt!r})),
              neck=dict(in_channels=[16, 32, 64, 128], out_channels=32),
-             decode_head=dict(channels=32))
+             decode_head=dict(in_channels=[32, 32, 32, 32], channels=32))
 train_pipeline = [dict(t, scale=(96, 64)) if t['type'] == 'RandomResize'
                   else dict(t, crop_size=crop_size) if t['type'] == 'RandomCrop' else t
                   for t in _base_.train_pipeline]

@@ -38,7 +38,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_evaluator = val_evaluator
 
-iters = 120
+iters = 80
 optim_wrapper = dict(optimizer=dict(type='AdamW', lr=4e-3, weight_decay=0.05),
                      paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0.))
 param_scheduler = [

@@ -97,7 +97,7 @@ val_evaluator = dict(type='CocoMetric', ann_file=data_root + 'annotations/instan
 test_evaluator = val_evaluator
 
 # The paper's detection optimizer (AdamW, no decay on norms) at a from-scratch learning rate.
-iters = 400
+iters = 240
 optim_wrapper = dict(optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.999),
                                     weight_decay=0.05),
                      paramwise_cfg=dict(custom_keys={'norm': dict(decay_mult=0.)}),

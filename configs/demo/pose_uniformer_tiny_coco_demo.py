@@ -54,7 +54,7 @@ test_evaluator = val_evaluator
 
 # The paper's pose optimizer (AdamW, weight decay 0.01 on everything) at a from-scratch
 # learning rate.
-iters = 400
+iters = 200
 optim_wrapper = dict(optimizer=dict(type='AdamW', lr=4e-3, weight_decay=0.01))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=20),

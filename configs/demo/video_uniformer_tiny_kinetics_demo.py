@@ -54,7 +54,7 @@ test_evaluator = val_evaluator
 
 # The paper's video optimizer (AdamW, wd 0.05, no decay on 1-D params) at a from-scratch
 # learning rate.
-iters = 200
+iters = 120
 optim_wrapper = dict(optimizer=dict(type='AdamW', lr=2e-3, weight_decay=0.05),
                      paramwise_cfg=dict(norm_decay_mult=0., bias_decay_mult=0.),
                      clip_grad=dict(max_norm=20, norm_type=2))
