@@ -19,8 +19,10 @@ model = dict(
     backbone=dict(type='uniformer_mm.UniFormer', arch=tiny, out_indices=(0, 1, 2, 3),
                   final_norm=False, attn_type='global', drop_path_rate=0.),
     neck=dict(type='FPN', in_channels=[16, 32, 64, 128], out_channels=32, num_outs=4),
+    # No dropout in this 32-channel head (measured: with 0.1 and 200 iterations, mIoU 61 with
+    # most squares taken for disks; without it and 400 iterations, 96.5).
     decode_head=dict(type='FPNHead', in_channels=[32, 32, 32, 32], in_index=[0, 1, 2, 3],
-                     feature_strides=[4, 8, 16, 32], channels=32, dropout_ratio=0.1,
+                     feature_strides=[4, 8, 16, 32], channels=32, dropout_ratio=0.,
                      num_classes=len(classes), norm_cfg=dict(type='BN', requires_grad=True),
                      align_corners=False,
                      loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False,
@@ -59,7 +61,7 @@ val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
 test_evaluator = val_evaluator
 
 # The paper's FPN optimizer (AdamW, wd 1e-4) at a from-scratch learning rate.
-iters = 200
+iters = 400
 optim_wrapper = dict(type='OptimWrapper',
                      optimizer=dict(type='AdamW', lr=4e-3, weight_decay=1e-4))
 param_scheduler = [
