@@ -12,6 +12,8 @@ Reading configs and building / loading models is :mod:`uniformer_mm.apis`. Impor
 package takes seconds (torch, mmengine): tools import it after parsing their arguments where
 ``--help`` should stay instant.
 """
+import os
+
 from .checks import check_config, scale_log_interval
 from .config import (add_dump_results, enable_amp, enable_auto_scale_lr, enable_tta,
                      enable_visualization, fall_back_to_fp32_without_accelerator,
@@ -20,6 +22,11 @@ from .data import check_data_paths
 from .errors import USER_ERRORS, exit_on_error
 from .launch import add_launch_args, parse_launch_args, setup_cpu_distributed
 from .resume import find_resume_checkpoint
+
+# mmpose imports albumentations (RTMPose's augmentations) when it is installed, and
+# albumentations 1.4 then asks PyPI for a newer version on every import: a network request and
+# a warning the user cannot act on (the stack pins 1.4.24). Our tools turn the check off.
+os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 
 __all__ = ['USER_ERRORS', 'exit_on_error', 'add_launch_args', 'parse_launch_args',
            'setup_cpu_distributed', 'set_work_dir', 'enable_amp',

@@ -266,11 +266,19 @@ def _check_class_folders(cfg: Config, splits: Sequence[str]) -> None:
                     'that order, or leave metainfo.classes out (the folder names are used).')
 
 
-def check_num_classes(cfg: Config, splits: Sequence[str] = ('train', 'val', 'test')) -> None:
+def check_num_classes(cfg: Config, splits: Sequence[str] = ('train', 'val', 'test'),
+                      training: bool = True) -> None:
     """Refuse a config whose class counts disagree, before anything is built.
 
     Compares every ``num_classes`` of the model (and of a top-level ``data_preprocessor``)
     with each other and with :func:`dataset_class_counts`; checks COCO-format category names.
+
+    Args:
+        cfg (Config): The resolved config.
+        splits (Sequence[str]): The dataloaders the command uses.
+        training (bool): False for testing, where a model with more classes than the test
+            data (an ImageNet classifier on a subset) is only reported: every label can
+            still be predicted.
 
     Raises:
         ValueError: Naming every key and value involved, and how to set the count once.
@@ -289,6 +297,10 @@ def check_num_classes(cfg: Config, splits: Sequence[str] = ('train', 'val', 'tes
     where = slots[0][0]
     for key, kind, count in dataset_class_counts(cfg, splits):
         if kind == 'classes' and count != n:
+            if not training and count < n:
+                print_log(f'{key} has {count} classes, the model {n} ({where})',
+                          logger='current', level=logging.WARNING)
+                continue
             raise ValueError(f'{key} has {count} classes but {where} = {n}. {_FIX}')
         if kind == 'max label + 1' and count > n:
             raise ValueError(f'{key} has label {count - 1}, which a {n}-class model cannot '
@@ -350,9 +362,11 @@ def check_backbone_channels(cfg: Config) -> None:
         'widths, the embed_dims of the arch).')
 
 
-def check_config(cfg: Config, splits: Sequence[str] = ('train', 'val', 'test')) -> None:
+def check_config(cfg: Config, splits: Sequence[str] = ('train', 'val', 'test'),
+                 training: bool = True) -> None:
     """All checks of this module, in order (``cfg`` changed in place by
-    :func:`apply_num_classes`); see the module docstring."""
+    :func:`apply_num_classes`); see the module docstring and :func:`check_num_classes` for
+    ``training``."""
     n = apply_num_classes(cfg)
     if n is None:
         # No single place: still keep the metric top-k possible for the head's count.
@@ -363,7 +377,7 @@ def check_config(cfg: Config, splits: Sequence[str] = ('train', 'val', 'test')) 
             if changes:
                 print_log('top-k accuracies beyond the class count dropped: ' +
                           ', '.join(changes), logger='current', level=logging.INFO)
-    check_num_classes(cfg, splits)
+    check_num_classes(cfg, splits, training)
     check_backbone_channels(cfg)
 
 
