@@ -19,7 +19,9 @@ extras_require = {
     'cls': ['mmpretrain>=1.2.0'],
     'det': ['mmdet>=3.3.0'],
     'seg': ['mmsegmentation>=1.2.2', 'ftfy', 'regex'],
-    'pose': ['mmpose>=1.3.2'],  # install with --no-deps: its chumpy requirement does not build
+    # mmpose: install with --no-deps (its chumpy requirement does not build); albumentations
+    # (RTMPose's augmentation): --no-deps too, see tools/env/install.sh
+    'pose': ['mmpose>=1.3.2', 'albumentations>=1.4,<2'],
     'video': ['mmaction2>=1.2.0', 'decord', 'pytorchvideo'],  # decoding, RandAugment
     # tools/deployment/export.py: torch.onnx's exporter needs onnx + onnxscript
     'deploy': ['onnx>=1.17', 'onnxscript>=0.2', 'onnxruntime>=1.20'],

@@ -77,6 +77,7 @@ def main(argv=None) -> dict:
             raise FileNotFoundError(f'checkpoint file {args.checkpoint!r} does not exist')
         cfg = apis.load_config(args.config, args.cfg_options)
         cli.check_data_paths(cfg, ('test', ))
+        cli.check_config(cfg, ('test', ), training=False)  # class count; neck vs backbone
         scope = apis.toolbox_of(cfg)
         cfg.launcher = args.launcher
         cli.setup_cpu_distributed(cfg)

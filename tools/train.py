@@ -46,6 +46,7 @@ def main(argv=None) -> None:
         cfg = apis.load_config(args.config, args.cfg_options)
         cli.check_train_cfg(cfg)
         cli.check_data_paths(cfg, ('train', 'val'))
+        cli.check_config(cfg, ('train', 'val'))  # class count in one place; neck vs backbone
         cfg.launcher = args.launcher
         cli.setup_cpu_distributed(cfg)
         cli.set_work_dir(cfg, args.work_dir, args.config)
@@ -54,6 +55,7 @@ def main(argv=None) -> None:
         cli.fall_back_to_fp32_without_accelerator(cfg, amp_requested=args.amp)
         cli.make_interruptible(cfg)  # a stop signal saves a checkpoint; resume mid-epoch
         cli.make_crash_safe(cfg)  # atomic checkpoints; a diverged loss stops the run
+        cli.scale_log_interval(cfg)  # progress lines a few times per epoch on small data
         if args.auto_scale_lr:
             cli.enable_auto_scale_lr(cfg)
     # One run per work dir (a second one would interleave checkpoints and logs).

@@ -1,10 +1,10 @@
 # Distributed-equivalence check (make demo, tests): the same run as 1 process x batch 4 and as
 # tools/dist_train.sh ... 2 (2 processes x batch 2) must give the same final weights.
 # What makes the two runs the same computation:
-# * batches: DefaultSampler with a fixed seed draws one permutation of the 32 training images;
+# * batches: DefaultSampler with a fixed seed draws one permutation of the training images;
 #   process r takes positions r, r+2, ..., so 2 processes x batch 2 cover exactly the samples
-#   of the 1 x batch 4 run in every iteration (32 is divisible by 4: no padded or partial
-#   batches);
+#   of the 1 x batch 4 run in every iteration (256 images in make demo's data, 32 in the
+#   tests': divisible by 4, no padded or partial batches);
 # * gradients: the loss is a per-sample mean, and DDP averages the two processes' gradients,
 #   which equals the mean over the 4 samples;
 # * randomness: same seed everywhere (model init identical; DDP also broadcasts rank 0's

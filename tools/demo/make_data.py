@@ -1,21 +1,27 @@
 #!/usr/bin/env python
 """Generate the small demo datasets of ``make demo``, in the real on-disk formats.
 
-Everything is drawn with OpenCV from a fixed seed (no download), small enough for CPU:
+Everything is drawn with OpenCV from a fixed seed (no download), small enough for CPU, in
+two sizes: ``demo`` (the default; enough samples for ``make demo``'s models to learn every
+task) and ``small`` (the test suite's; enough to exercise every format):
 
 * ``cls/``: ImageNet-style class folders ``{train,val}/<class>/<n>.png`` (4 shape classes);
 * ``coco/``: COCO ``{train,val}/<id>.jpg`` with ``annotations/instances_{train,val}.json``
   (``person`` and ``ball`` boxes with polygon masks) and
-  ``annotations/person_keypoints_{train,val}.json`` (17 COCO keypoints per person, skeleton);
+  ``annotations/person_keypoints_{train,val}.json`` (17 COCO keypoints per person, skeleton;
+  the ``area`` that scales OKS is the person's box area: a stick figure covers far fewer
+  pixels than a real person of the same size, which would make OKS much stricter);
 * ``ade/``: ADE20K layout ``images/{training,validation}/*.jpg`` and
   ``annotations/{training,validation}/*.png`` label maps (0 = "other", ignored with
   ``reduce_zero_label=True`` as in ADE20K);
 * ``kinetics/``: ``videos_{train,val}/*.mp4`` (real MPEG-4 files, 16 frames) and
-  ``kinetics_{train,val}_list_videos.txt`` lines ``<file> <label>`` (4 motion classes).
+  ``kinetics_{train,val}_list_videos.txt`` lines ``<file> <label>`` (4 motion classes: a
+  square of a random colour at a random place moving right, left, down or up; the classes
+  look the same in every single frame, only the motion tells them apart).
 
 Usage::
 
-    python tools/demo/make_data.py work_dirs/demo/data
+    python tools/demo/make_data.py work_dirs/demo/data [--size small]
 """
 import argparse
 import json
@@ -38,7 +44,11 @@ SKELETON = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12], [7, 13], 
             [6, 8], [7, 9], [8, 10], [9, 11], [2, 3], [1, 2], [1, 3], [2, 4], [3, 5], [4, 6],
             [5, 7]]
 
-SIZES = dict(cls=(32, 16), coco=(24, 8), ade=(24, 8), kinetics=(24, 12))
+#: (train, val) samples per data set: ``demo`` for make demo, ``small`` for the tests. The
+#: small cls train split stays 32 images (configs/demo/cls_uniformer_tiny_dist.py needs a
+#: multiple of 4).
+SIZES = dict(demo=dict(cls=(256, 64), coco=(160, 40), ade=(128, 32), kinetics=(128, 48)),
+             small=dict(cls=(32, 16), coco=(24, 8), ade=(24, 8), kinetics=(24, 12)))
 
 
 def _noise_bg(rng: np.random.Generator, h: int, w: int, base: int = 90) -> np.ndarray:
@@ -47,12 +57,13 @@ def _noise_bg(rng: np.random.Generator, h: int, w: int, base: int = 90) -> np.nd
 
 
 # --------------------------------------------------------------------------------- cls
-def make_cls(root: str, rng: np.random.Generator, size: int = 64) -> Dict[str, int]:
+def make_cls(root: str, rng: np.random.Generator, counts: Tuple[int, int], size: int = 64
+             ) -> Dict[str, int]:
     """ImageNet-style folders: one directory per class (mmpretrain ``CustomDataset``)."""
     colors = {'red_disk': (40, 40, 220), 'green_square': (40, 200, 40),
               'blue_bar': (220, 80, 40), 'yellow_ring': (40, 220, 230)}  # BGR
-    counts = {}
-    for split, n in zip(('train', 'val'), SIZES['cls']):
+    out = {}
+    for split, n in zip(('train', 'val'), counts):
         for c, name in enumerate(CLS_CLASSES):
             d = osp.join(root, split, name)
             os.makedirs(d, exist_ok=True)
@@ -73,21 +84,27 @@ def make_cls(root: str, rng: np.random.Generator, size: int = 64) -> Dict[str, i
                 else:
                     cv2.circle(img, (int(cx), int(cy)), r, col, 4)
                 cv2.imwrite(osp.join(d, f'{split}_{c}_{i:03d}.png'), img)
-        counts[split] = n
-    return counts
+        out[split] = n
+    return out
 
 
 # --------------------------------------------------------------------------------- coco
 def _person(rng: np.random.Generator, cx: float, top: float, height: float
             ) -> np.ndarray:
-    """17 COCO keypoints (x, y) of an upright stick figure ``height`` px tall."""
+    """17 COCO keypoints (x, y) of an upright stick figure ``height`` px tall.
+
+    Left keypoints are on the image's left (-x) side. The face points (nose, eyes, ears) keep
+    a fixed layout around the head, which is all the image shows of them; the body joints
+    sway at random and the arms are raised at random.
+    """
     u = height / 8.0  # body unit
-    sway = rng.uniform(-0.6, 0.6, (17, 2)) * u * 0.5
+    sway = rng.uniform(-0.3, 0.3, (17, 2)) * u
+    sway[:5] = sway[0]  # the face moves as one piece
     arm = rng.uniform(-1.0, 1.0, 2)  # arm raise per side
     pts = np.array([
         [0, 0.6],                                  # nose
-        [-0.25, 0.4], [0.25, 0.4],                 # eyes (left eye on the image right? keep
-        [-0.5, 0.5], [0.5, 0.5],                   # ears   simple: left = -x side)
+        [-0.25, 0.4], [0.25, 0.4],                 # eyes
+        [-0.5, 0.5], [0.5, 0.5],                   # ears
         [-1.0, 1.6], [1.0, 1.6],                   # shoulders
         [-1.6, 2.8 - arm[0]], [1.6, 2.8 - arm[1]],  # elbows
         [-2.0, 4.0 - 2 * arm[0]], [2.0, 4.0 - 2 * arm[1]],  # wrists
@@ -102,13 +119,19 @@ def _person(rng: np.random.Generator, cx: float, top: float, height: float
 
 def _draw_person(img: np.ndarray, mask: np.ndarray, kpts: np.ndarray, color: Tuple[int, ...],
                  thick: int) -> None:
-    for a, b in SKELETON:
-        p, q = kpts[a - 1].astype(int), kpts[b - 1].astype(int)
-        for canvas, col in ((img, color), (mask, 1)):
-            cv2.line(canvas, tuple(int(v) for v in p), tuple(int(v) for v in q), col, thick)
-    head_r = max(int(np.linalg.norm(kpts[3] - kpts[4]) / 2), 2)
+    """A filled head and torso with thick limbs, in ``img`` and (as 1) in ``mask``."""
+    head_r = max(int(np.linalg.norm(kpts[3] - kpts[4]) / 2) + 1, 2)
+    torso = kpts[[5, 6, 12, 11]].astype(np.int32)  # shoulders, hips
     for canvas, col in ((img, color), (mask, 1)):
+        cv2.fillPoly(canvas, [torso], col)
+        for a, b in SKELETON:
+            p, q = kpts[a - 1].astype(int), kpts[b - 1].astype(int)
+            cv2.line(canvas, tuple(int(v) for v in p), tuple(int(v) for v in q), col, thick)
         cv2.circle(canvas, tuple(int(v) for v in kpts[0]), head_r, col, -1)
+    # the face points, in a darker shade: the eyes and ears can be located, not guessed
+    dark = tuple(int(c) // 3 for c in color)
+    for k in range(1, 5):
+        cv2.circle(img, tuple(int(v) for v in kpts[k]), 1, dark, -1)
 
 
 def _polygons(mask: np.ndarray) -> List[List[float]]:
@@ -117,14 +140,15 @@ def _polygons(mask: np.ndarray) -> List[List[float]]:
     return [c.reshape(-1).astype(float).tolist() for c in contours if len(c) >= 3]
 
 
-def make_coco(root: str, rng: np.random.Generator, size: int = 128) -> Dict[str, int]:
+def make_coco(root: str, rng: np.random.Generator, counts: Tuple[int, int], size: int = 128
+              ) -> Dict[str, int]:
     """COCO instances (boxes + polygon masks) and person keypoints of the same images."""
     os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
     det_cats = [dict(id=i + 1, name=n, supercategory=n) for i, n in enumerate(DET_CLASSES)]
     kpt_cat = dict(id=1, name='person', supercategory='person', keypoints=list(KEYPOINTS),
                    skeleton=SKELETON)
-    counts, ann_id = {}, 1
-    for split, n in zip(('train', 'val'), SIZES['coco']):
+    out, ann_id = {}, 1
+    for split, n in zip(('train', 'val'), counts):
         os.makedirs(osp.join(root, split), exist_ok=True)
         images, inst, kpts_anns = [], [], []
         for i in range(n):
@@ -138,7 +162,7 @@ def make_coco(root: str, rng: np.random.Generator, size: int = 128) -> Dict[str,
             kp = _person(rng, rng.uniform(35, size - 35), rng.uniform(6, size - height - 6),
                          height)
             _draw_person(img, mask, kp, (int(rng.integers(0, 60)), int(rng.integers(0, 60)),
-                                         int(rng.integers(150, 255))), 4)
+                                         int(rng.integers(150, 255))), max(int(height / 16), 4))
             objects = [('person', mask, kp)]
             for _ in range(int(rng.integers(1, 3))):
                 bm = np.zeros((size, size), np.uint8)
@@ -168,7 +192,9 @@ def make_coco(root: str, rng: np.random.Generator, size: int = 128) -> Dict[str,
                     vis[~inside] = 0
                     flat = np.concatenate([np.where(vis[:, None] > 0, k, 0), vis[:, None]],
                                           axis=1).reshape(-1)
+                    # OKS scale: the box area (see the module docstring)
                     kpts_anns.append(dict(ann, category_id=1, keypoints=flat.tolist(),
+                                          area=float((x1 - x0) * (y1 - y0)),
                                           num_keypoints=int((vis > 0).sum())))
                 ann_id += 1
         info = dict(description='uniformer_mm demo (synthetic)', version='1.0')
@@ -177,15 +203,16 @@ def make_coco(root: str, rng: np.random.Generator, size: int = 128) -> Dict[str,
         with open(osp.join(root, 'annotations', f'person_keypoints_{split}.json'), 'w') as f:
             json.dump(dict(info=info, images=images, annotations=kpts_anns,
                            categories=[kpt_cat]), f)
-        counts[split] = n
-    return counts
+        out[split] = n
+    return out
 
 
 # --------------------------------------------------------------------------------- ade
-def make_ade(root: str, rng: np.random.Generator, size: int = 64) -> Dict[str, int]:
+def make_ade(root: str, rng: np.random.Generator, counts: Tuple[int, int], size: int = 64
+             ) -> Dict[str, int]:
     """ADE20K-style images and label PNGs (0 = other/ignored, 1.. = classes)."""
-    counts = {}
-    for split, n in zip(('training', 'validation'), SIZES['ade']):
+    out = {}
+    for split, n in zip(('training', 'validation'), counts):
         img_dir = osp.join(root, 'images', split)
         ann_dir = osp.join(root, 'annotations', split)
         os.makedirs(img_dir, exist_ok=True)
@@ -205,17 +232,17 @@ def make_ade(root: str, rng: np.random.Generator, size: int = 64) -> Dict[str, i
             name = f'ADE_{split}_{i:08d}'
             cv2.imwrite(osp.join(img_dir, name + '.jpg'), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
             cv2.imwrite(osp.join(ann_dir, name + '.png'), label)
-        counts[split] = n
-    return counts
+        out[split] = n
+    return out
 
 
 # --------------------------------------------------------------------------------- video
-def make_kinetics(root: str, rng: np.random.Generator, size: int = 64, frames: int = 16
-                  ) -> Dict[str, int]:
+def make_kinetics(root: str, rng: np.random.Generator, counts: Tuple[int, int], size: int = 64,
+                  frames: int = 16) -> Dict[str, int]:
     """Kinetics-style video list files and MPEG-4 videos of a square moving one way."""
     steps = {'move_right': (1, 0), 'move_left': (-1, 0), 'move_down': (0, 1), 'move_up': (0, -1)}
-    counts = {}
-    for split, n in zip(('train', 'val'), SIZES['kinetics']):
+    out = {}
+    for split, n in zip(('train', 'val'), counts):
         vdir = osp.join(root, f'videos_{split}')
         os.makedirs(vdir, exist_ok=True)
         lines = []
@@ -243,30 +270,42 @@ def make_kinetics(root: str, rng: np.random.Generator, size: int = 64, frames: i
             lines.append(f'{name} {label}')
         with open(osp.join(root, f'kinetics_{split}_list_videos.txt'), 'w') as f:
             f.write('\n'.join(lines) + '\n')
-        counts[split] = n
-    return counts
+        out[split] = n
+    return out
 
 
 MAKERS = dict(cls=make_cls, coco=make_coco, ade=make_ade, kinetics=make_kinetics)
 
 
-def make_all(root: str, seed: int = 0, only: Sequence[str] = tuple(MAKERS)) -> Dict[str, dict]:
-    """Generate the datasets in ``only`` under ``root``; returns the sample counts."""
+def make_all(root: str, seed: int = 0, only: Sequence[str] = tuple(MAKERS),
+             size: str = 'small') -> Dict[str, dict]:
+    """Generate the datasets in ``only`` under ``root``; returns the sample counts.
+
+    Args:
+        root (str): Output directory (one sub-directory per data set).
+        seed (int): Seed of every random choice.
+        only (Sequence[str]): Data sets to make (keys of :data:`MAKERS`).
+        size (str): ``'small'`` (tests) or ``'demo'`` (make demo), see :data:`SIZES`.
+    """
+    if size not in SIZES:
+        raise ValueError(f'size={size!r}: choose one of {sorted(SIZES)}')
     out = {}
     for name in only:
         rng = np.random.default_rng([seed, list(MAKERS).index(name)])
-        out[name] = MAKERS[name](osp.join(root, name), rng)
+        out[name] = MAKERS[name](osp.join(root, name), rng, SIZES[size][name])
     return out
 
 
 def main(argv=None) -> None:
-    """Command line: ``make_data.py ROOT [--only cls coco ...] [--seed N]``."""
+    """Command line: ``make_data.py ROOT [--only cls coco ...] [--seed N] [--size small]``."""
     parser = argparse.ArgumentParser(description='Generate the demo datasets')
     parser.add_argument('root', help='output directory')
     parser.add_argument('--only', nargs='+', choices=sorted(MAKERS), default=list(MAKERS))
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--size', choices=sorted(SIZES), default='demo',
+                        help='demo: what make demo trains on; small: what the tests use')
     args = parser.parse_args(argv)
-    for name, counts in make_all(args.root, args.seed, args.only).items():
+    for name, counts in make_all(args.root, args.seed, args.only, args.size).items():
         print(f'{name}: {counts} -> {osp.join(args.root, name)}', flush=True)
 
 

@@ -126,6 +126,12 @@ PIPC --no-deps mmdet mmsegmentation mmpretrain
 
 step 6 "mmpose $(pin mmpose) without chumpy (listed as a requirement, never imported, does not build)"
 PIPC --no-deps mmpose
+# RTMPose configs augment with albumentations (mmpose's Albumentation transform). Its wheels
+# require opencv-python-headless, a second cv2 over our opencv-python: install them without
+# dependencies, then their pure dependencies.
+PIPC --no-deps albumentations albucore
+PIPC pydantic stringzilla simsimd
+run "$VENV/bin/python" -c "import albumentations"
 
 step 7 "mmaction2 $(pin mmaction2), its missing localizers/drn package, decord and pytorchvideo"
 PIPC --no-deps mmaction2
