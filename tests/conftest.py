@@ -1,11 +1,16 @@
 """Shared pytest fixtures and helpers: golden fixtures, tolerances, log capture, threading of
 tiny-model tests, and the generated demo data sets."""
 import logging
+import os
 from pathlib import Path
 from typing import Callable, Iterator, List, Sequence, Tuple
 
 import pytest
 import torch
+
+# mmpose imports albumentations, which would ask PyPI for a newer release on every import
+# (the stack pins 1.4.24; the tools turn the check off the same way in uniformer_mm.cli).
+os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')
 
 DATA_DIR = Path(__file__).parent / 'data'
 

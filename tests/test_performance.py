@@ -16,12 +16,13 @@ import torch.nn as nn
 
 from uniformer_mm.models import UniFormer, UniFormer3D, UniFormerLight, UniFormerLight3D
 from uniformer_mm.models.hourglass import EvoSABlock
+from tiny_archs import DENSE_TINY, TINY
 from tools.analysis import benchmark as bm
 
 # Four stage-3 blocks: the hybrid model then has window blocks and one global block.
-TINY2D = dict(depths=[1, 1, 4, 1], embed_dims=[16, 32, 64, 128], head_dim=16)
+TINY2D = DENSE_TINY
 LIGHT = dict(depths=[1, 1, 3, 2], embed_dims=[16, 32, 64, 128], head_dim=16)
-VIDEO = dict(depths=[1, 1, 2, 1], embed_dims=[16, 32, 64, 128], head_dim=16)
+VIDEO = TINY
 DENSE = dict(out_indices=(0, 1, 2, 3), final_norm=False)
 # 112 x 96 gives a 7 x 6 stage-3 map: window 4 pads it to 8 x 8 (2 x 2 windows), so padding
 # and the window permutations are exercised.
