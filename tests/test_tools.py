@@ -19,11 +19,11 @@ from typing import Dict, List, Optional
 import pytest
 import torch
 from conftest import DATA_DIR, make_demo_data, max_rel_err
+from tiny_archs import TINY
 
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
 CONVERTER = REPO / 'tools' / 'model_converters' / 'uniformer_official2mm.py'
-TINY = dict(depths=(1, 1, 2, 1), embed_dims=(16, 32, 64, 128), head_dim=16)
 LIGHT = dict(depths=[1, 1, 3, 2], embed_dims=[16, 32, 64, 128], head_dim=16,
              mlp_ratio=[3, 3, 3, 3])
 
@@ -326,6 +326,44 @@ def test_test_py_on_an_official_file(tmp_path, demo_data):
     first = preds[0]
     ref = ImageClassificationInferencer(model=model, pretrained=False)(first['img_path'])[0]
     assert torch.allclose(torch.as_tensor(ref['pred_scores']), first['pred_score'], atol=1e-5)
+
+
+def test_test_py_evaluates_the_weights_the_configs_ema_hook_names(tmp_path, demo_data):
+    """A checkpoint saved by a run with an EMAHook holds the EMA weights in ``state_dict`` and
+    the raw ones in ``ema_state_dict`` (mmengine swaps them when saving). With the DeiT-style
+    recipe's ``evaluate_on_ema=False`` (the official code evaluated the raw weights),
+    tools/test.py must predict with the raw weights, not the EMA ones."""
+    pytest.importorskip('mmpretrain')
+    cfg = golden_cls_config(tmp_path)
+    with open(cfg, 'a') as f:
+        f.write("custom_hooks = [dict(type='EMAHook', momentum=1e-4, priority='ABOVE_NORMAL', "
+                "evaluate_on_ema=False, evaluate_on_origin=True)]\n")
+    from mmengine.config import Config
+    conf = Config.fromfile(str(cfg))
+    model_cfg = dict(conf.model, data_preprocessor=conf.data_preprocessor)
+    torch.manual_seed(0)
+    raw_model = build('mmpretrain', model_cfg)
+    torch.manual_seed(1)
+    ema_model = build('mmpretrain', model_cfg)
+    raw, ema = raw_model.state_dict(), ema_model.state_dict()
+    ckpt = tmp_path / 'epoch_1.pth'
+    torch.save({'meta': {'epoch': 1, 'iter': 10}, 'state_dict': ema,
+                'ema_state_dict': {'steps': torch.tensor(10),
+                                   **{f'module.{k}': v for k, v in raw.items()}}}, ckpt)
+    out = tmp_path / 'preds.pkl'
+    r = run_tool(['tools/test.py', str(cfg), str(ckpt), '--work-dir', str(tmp_path / 'wd'),
+                  '--out', str(out)], env=dict(UNIFORMER_MM_DEMO_DATA=demo_data))
+    assert r.returncode == 0, r.stderr[-3000:] + r.stdout[-3000:]
+    with open(out, 'rb') as f:
+        first = pickle.load(f)[0]
+    from mmpretrain.apis import ImageClassificationInferencer
+    scores = {}
+    for name, m in (('raw', raw_model), ('ema', ema_model)):
+        m._config = conf
+        scores[name] = torch.as_tensor(ImageClassificationInferencer(
+            model=m, pretrained=False)(first['img_path'])[0]['pred_scores'])
+    assert not torch.allclose(scores['raw'], scores['ema'], atol=1e-4)
+    assert torch.allclose(scores['raw'], first['pred_score'], atol=1e-5)
 
 
 def test_test_py_tta_averages_the_configs_augmentations(tmp_path, demo_data):

@@ -57,6 +57,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _trained_with_ema(cfg, checkpoint: str) -> bool:
+    """Whether ``checkpoint`` was saved by a run with an EMA hook and ``cfg`` has one too."""
+    if not any(str(h.get('type', '')).endswith('EMAHook') for h in cfg.get('custom_hooks', [])):
+        return False
+    from uniformer_mm.checkpoint import load_checkpoint_file
+    ckpt = load_checkpoint_file(checkpoint)
+    return isinstance(ckpt, dict) and isinstance(ckpt.get('ema_state_dict'), dict)
+
+
 def main(argv=None) -> dict:
     """Build the runner, load (converting if needed) the checkpoint and run the test loop."""
     args = parse_args(argv)  # first: --help and argument errors need no heavy import
@@ -86,6 +95,14 @@ def main(argv=None) -> dict:
         # the runner, whose loader knows neither official layouts nor weights_only files.
         cfg.load_from = None
         cfg.resume = False
+        if _trained_with_ema(cfg, args.checkpoint):
+            # mmengine swaps the weights when it saves: 'state_dict' holds the EMA weights and
+            # 'ema_state_dict' the raw ones. The config's EMAHook decides which are tested
+            # (raw for the DeiT-style recipe, both for the light and token-labeling ones, as
+            # the official code evaluated), once the runner's loader has shown it the file:
+            # its after_load_checkpoint puts the raw weights in the model, the EMA ones in its
+            # copy. (The file was already checked by load_test_checkpoint below.)
+            cfg.load_from = args.checkpoint
         if args.show_dir:
             cli.enable_visualization(cfg, args.show_dir, args.show_interval)
         if args.tta:
