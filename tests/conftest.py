@@ -70,3 +70,18 @@ def make_demo_data(root: Path, only: Sequence[str]) -> Path:
     from tools.demo.make_data import make_all
     make_all(str(root), only=tuple(only))
     return root
+
+
+@pytest.fixture(autouse=True)
+def _default_scope_restored() -> Iterator[None]:
+    """Each test leaves mmengine's current ``DefaultScope`` as it found it.
+
+    mmengine keeps the last created scope process-wide: a test that builds a Runner or calls
+    ``init_default_scope`` would otherwise decide which registry later tests' unprefixed
+    names (``PackInputs``, ...) are looked up in, and results would depend on test order.
+    """
+    from mmengine.registry import DefaultScope
+    before = DefaultScope._instance_dict.copy()
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(before)

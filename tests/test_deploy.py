@@ -238,7 +238,8 @@ def test_export_tool_on_an_official_file(golden_case, tmp_path):
     assert max_rel_err(run_onnxruntime(str(out), x)[0], expected) < 1e-4
     import onnx
     meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
-    assert json.loads(meta['mean']) == [123.675, 116.28, 103.53]
+    # (the preprocessor's float32 buffer, written as JSON)
+    assert json.loads(meta['mean']) == pytest.approx([123.675, 116.28, 103.53], rel=1e-6)
     assert json.loads(meta['bgr_to_rgb']) is True
 
 

@@ -176,7 +176,7 @@ train_cfg = dict(max_epochs=1)
 
 @pytest.mark.parametrize('template,fixture,expect', [
     ('configs/video/finetune_custom_videos.py', 'video_tiny',
-     "UniFormer3D: not loading 2 checkpoint tensors outside the backbone (['head'])"),
+     "UniFormer3D: not loading ['head'] from the checkpoint"),
     ('configs/video/finetune_custom_videos_from_in1k.py', 'cls_tiny', 'Inflated'),
 ])
 def test_video_list_templates_fine_tune_from_official_weights(tmp_path, template, fixture,

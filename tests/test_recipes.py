@@ -182,8 +182,10 @@ def test_every_config_has_a_family():
         optional = OPTIONAL_TABLE_OF_TASK.get(task)
         if optional is not None and optional not in present:
             continue  # that table is not written yet; its configs are checked once it exists
+        # The fine-tuning templates (finetune_*.py) train on the user's data: no official
+        # recipe exists for them; they inherit the paper configs' recipes, which are checked.
         orphans += [str(p.relative_to(ROOT)) for p in sorted((ROOT / 'configs' / task).glob('*.py'))
-                    if p.resolve() not in covered]
+                    if p.resolve() not in covered and not p.name.startswith('finetune_')]
     assert not orphans, f'configs in no recipe family of docs/recipes/*.yml: {orphans}'
 
 
@@ -250,7 +252,7 @@ def test_table_values():
     assert gen.value_for({'type': 'EMAHook'}, 'uniformer_s_in1k', stems) == {'type': 'EMAHook'}
     assert split_key('a.b[type=mmpretrain.X][0].c') == ['a', 'b', '[type=mmpretrain.X]',
                                                         '[0]', 'c']
-    loaded = gen.yaml.load('x: 1e-5\ny: 5.0e-4\nz: 300', Loader=gen._Loader)
+    loaded = gen.yaml.load('x: 1e-5\ny: 5.0e-4\nz: 300', Loader=gen._SafeLoaderWithFloats)
     assert loaded == {'x': 1e-5, 'y': 5e-4, 'z': 300}
 
 

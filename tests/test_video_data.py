@@ -52,8 +52,8 @@ def data(tmp_path_factory) -> Dict[str, str]:
         cv2.imwrite(str(frames / f'{i + 1:05d}.jpg'), _frame(i))
         # HMDB51's frame names (mmaction2's layout, the official IMAGE_TEMPLATE)
         (frames / f'img_{i + 1:05d}.jpg').hardlink_to(frames / f'{i + 1:05d}.jpg')
-    (root / 'videos.txt').write_text('a.mp4 3\n')
-    (root / 'rawframes.txt').write_text(f'a {FRAMES} 3\n')
+    (root / 'videos.txt').write_text('a.mp4 1\n')  # a label of every config (templates: 2 classes)
+    (root / 'rawframes.txt').write_text(f'a {FRAMES} 1\n')
     return dict(root=str(root))
 
 
@@ -146,7 +146,7 @@ def test_repeat_aug_rawframe_dataset(data: Dict[str, str]) -> None:
     assert inds[0] == inds[1] == inds[2]  # sampled once
     assert samples[0]['inputs'].shape == (1, 3, 4, 32, 32)
     assert not torch.equal(samples[0]['inputs'], samples[1]['inputs'])  # augmented apart
-    assert all(s['data_samples'].gt_label.item() == 3 for s in samples)
+    assert all(s['data_samples'].gt_label.item() == 1 for s in samples)
     # sample_once=False: each repeat its own frames (72 frames, 4 segments: some differ)
     many = [resampled[0] for _ in range(3)]
     assert len({tuple(s['data_samples'].frame_inds.tolist()) for r in many for s in r}) > 1

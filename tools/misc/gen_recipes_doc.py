@@ -61,11 +61,11 @@ DEFAULT_KEY = '*'
 SOURCE_RE = re.compile(r'^(?P<path>[^:\s]+):L(?P<start>\d+)(?:-L?(?P<end>\d+))?$')
 
 
-class _Loader(yaml.SafeLoader):
+class _SafeLoaderWithFloats(yaml.SafeLoader):
     """YAML 1.1 reads ``1e-5`` as a string (its floats need a dot); recipes write it that way."""
 
 
-_Loader.add_implicit_resolver(
+_SafeLoaderWithFloats.add_implicit_resolver(
     'tag:yaml.org,2002:float',
     re.compile(r'''^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
                     |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
@@ -83,7 +83,7 @@ def table_files() -> List[Path]:
 def load_table(path: Path) -> List[Dict[str, Any]]:
     """The families of one table file, validated (raises ``ValueError`` naming the problem)."""
     with open(path, encoding='utf-8') as f:
-        data = yaml.load(f, Loader=_Loader)
+        data = yaml.load(f, Loader=_SafeLoaderWithFloats)
     if not isinstance(data, dict) or not isinstance(data.get('families'), list):
         raise ValueError(f'{path}: expected a mapping with a "families" list')
     for fam in data['families']:

@@ -315,8 +315,9 @@ def _built_backbone_channels(backbone_cfg: dict) -> Optional[List[int]]:
     cfg = deepcopy(dict(backbone_cfg))
     cfg.pop('init_cfg', None)
     cfg.pop('pretrained', None)
-    cfg['type'] = str(cfg['type']).split('.', 1)[-1]
-    backbone = MODELS.build(cfg)
+    # The class itself, not MODELS.build: that would look the name up in whatever default
+    # scope the process has (a toolbox's, or mmengine's) instead of ours.
+    backbone = MODELS.get(str(cfg.pop('type')).split('.', 1)[-1])(**cfg)
     dims = getattr(backbone, 'embed_dims', None)
     indices = getattr(backbone, 'out_indices', None)
     if dims is None or indices is None:
