@@ -68,7 +68,9 @@ TASKS: Dict[str, dict] = {
     'video': dict(config='configs/demo/video_uniformer_tiny_kinetics_demo.py', iters=120,
                   sample='kinetics/videos_val/move_up_0003.mp4', expect='move_up',
                   metrics={'acc/top1': 0.9}, chance='0.25 (4 classes)',
-                  quick=dict(iters=50, above={'acc/top1': 0.5})),
+                  # the whole schedule: stopped earlier, at a high lr, the BatchNorm
+                  # statistics are not settled and validation sees one class (0.25)
+                  quick=dict(iters=120, above={'acc/top1': 0.5})),
 }
 DIST_CONFIG = 'configs/demo/cls_uniformer_tiny_dist.py'
 
