@@ -45,7 +45,8 @@ def test_demo_lengths_match_the_configs():
         cfg = Config.fromfile(str(REPO / spec['config']))
         assert cfg.train_cfg.max_iters == spec['iters'], task
         assert cfg.default_hooks.checkpoint.interval * 2 == spec['iters'], task
-        assert spec['quick']['iters'] < spec['iters']
+        # never longer than the full run (video needs its whole schedule: see run_e2e.TASKS)
+        assert spec['quick']['iters'] <= spec['iters'], task
 
 
 def test_verdicts_fail_a_task_that_did_not_learn():
