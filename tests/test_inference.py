@@ -242,7 +242,9 @@ def test_video_routes_agree(task_env, tmp_path):
     names = apis.class_names(cfg)
     best = int(reference.argmax())
     line = demo_summary('video_demo.py', video, config, ckpt, tmp_path)
-    assert f'mmaction: 1. {names[best]}: {float(reference[best]):.3f} ->' in line
+    from uniformer_mm.engine.visualization import video_score_kind
+    kind = video_score_kind(cfg.model.cls_head.average_clips)
+    assert f'mmaction: 1. {names[best]}: {float(reference[best]):.3f} ({kind}) ->' in line
 
 
 def test_model_names_come_from_the_metafiles():

@@ -2,12 +2,24 @@
 
 Importing the package applies the runtime fixes of :mod:`uniformer_mm.compat` and creates the
 ``uniformer_mm`` registry nodes; it imports no toolbox (models are imported on first use by
-mmengine's registry, toolbox-specific ones only when built).
+mmengine's registry, toolbox-specific ones only when built). When mmpretrain's model names
+are first used, our classification model names join them
+(:func:`uniformer_mm.apis.model_zoo.register_mmpretrain_models`).
 """
 from . import compat  # noqa: F401  (runtime fixes for the tested stack)
 from . import registry  # noqa: F401
 from .version import __version__
 
 compat.apply_all()
+
+
+def _register_mmpretrain_models(module: object) -> None:
+    # Imported only when mmpretrain's model names are: uniformer_mm.apis is not light.
+    from .apis.model_zoo import register_mmpretrain_models
+    register_mmpretrain_models(module)
+
+
+# mmpretrain.get_model('uniformer_s_in1k') and the Inferencer's model names.
+compat.run_after_import('mmpretrain.apis.model', _register_mmpretrain_models)
 
 __all__ = ['__version__']

@@ -16,6 +16,10 @@ Fixes:
   :class:`~uniformer_mm.checkpoint.CheckpointError` messages as our own loader. mmengine's
   ``http(s)://`` loader calls torch's ``load_url``, whose ``weights_only`` defaults to
   ``False``; it is replaced by one that passes ``weights_only=True``.
+  Official UniFormer release files read by these loaders (``load_from``, a toolbox model's
+  ``Pretrained`` init, ``ImageClassificationInferencer(..., pretrained=FILE)``) are converted
+  on the fly or, for video files whose class order needs the config, refused with the
+  converter command (:func:`uniformer_mm.checkpoint.release.convert_for_mmengine`).
 * :func:`fix_torchvision_functional_tensor` -- pytorchvideo 0.1.5 (the newest release; what
   mmaction2's ``PytorchVideoWrapper`` RandAugment of the video recipes needs) imports
   ``torchvision.transforms.functional_tensor``, which torchvision 0.17 made private
@@ -44,7 +48,7 @@ import torch
 from uniformer_mm.checkpoint.io import (UnsafeCheckpointError, explain_load_error,
                                         mmengine_checkpoint_globals)
 
-__all__ = ['MMENGINE_CHECKPOINT_GLOBALS', 'fix_mmengine_weights_only',
+__all__ = ['MMENGINE_CHECKPOINT_GLOBALS', 'fix_mmengine_weights_only', 'run_after_import',
            'fix_torchvision_functional_tensor', 'fix_pipeline_errors_name_the_file', 'apply_all']
 
 
@@ -70,7 +74,7 @@ def _with_safe_globals(loader: Callable) -> Callable:
             check_archive(filename)
         try:
             with torch.serialization.safe_globals(MMENGINE_CHECKPOINT_GLOBALS):
-                return loader(*args, **kwargs)
+                ckpt = loader(*args, **kwargs)
         except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile,
                 IndexError) as e:
             # ``--resume`` / ``load_from`` with a refused or damaged file: the same clear
@@ -81,6 +85,9 @@ def _with_safe_globals(loader: Callable) -> Callable:
             if err is None:
                 raise
             raise err from (None if isinstance(err, UnsafeCheckpointError) else e)
+        # Official release files in the layout mmengine's callers expect, or refused.
+        from uniformer_mm.checkpoint.release import convert_for_mmengine
+        return convert_for_mmengine(ckpt, str(filename))
 
     wrapped._uniformer_mm_safe = True  # type: ignore[attr-defined]
     return wrapped
@@ -160,6 +167,66 @@ class _ModuleAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         real = importlib.import_module(self.target)
         module.__dict__.update({k: v for k, v in vars(real).items()
                                 if not (k.startswith('__') and k.endswith('__'))})
+
+
+class _RunAfterImport(importlib.abc.MetaPathFinder):
+    """Import hook calling ``callback(module)`` once module ``name`` has been executed.
+
+    It sits first in :data:`sys.meta_path` but finds nothing itself: it asks the other
+    finders for the real spec and wraps only its loader's ``exec_module``.
+    """
+
+    def __init__(self, name: str, callback: Callable[[types.ModuleType], None]) -> None:
+        self.name = name
+        self.callback = callback
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None
+                  ) -> Optional[importlib.machinery.ModuleSpec]:
+        """The real spec of :attr:`name`, its loader wrapped; None for other modules."""
+        if fullname != self.name:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, 'find_spec'):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None and spec.loader is not None:
+                spec.loader = _CallbackLoader(spec.loader, self.callback)
+                return spec
+        return None
+
+
+class _CallbackLoader(importlib.abc.Loader):
+    """A module loader that calls ``callback(module)`` after the real loader executed it."""
+
+    def __init__(self, loader: Any, callback: Callable[[types.ModuleType], None]) -> None:
+        self._loader = loader
+        self._callback = callback
+
+    def __getattr__(self, name: str) -> Any:  # get_source, is_package, ... of the real one
+        return getattr(self._loader, name)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> Optional[types.ModuleType]:
+        """The real loader's module creation."""
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        """Execute the module, then run the callback."""
+        self._loader.exec_module(module)
+        self._callback(module)
+
+
+def run_after_import(name: str, callback: Callable[[types.ModuleType], None]) -> None:
+    """Call ``callback(module)`` when module ``name`` is imported, or now if it already is.
+
+    Used for integration that needs a heavy toolbox module without importing it early
+    (``import uniformer_mm`` imports no toolbox). Idempotent per ``(name, callback)``.
+    """
+    if name in sys.modules:
+        callback(sys.modules[name])
+        return
+    if not any(isinstance(f, _RunAfterImport) and f.name == name and f.callback is callback
+               for f in sys.meta_path):
+        sys.meta_path.insert(0, _RunAfterImport(name, callback))
 
 
 def fix_torchvision_functional_tensor() -> None:

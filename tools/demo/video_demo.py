@@ -50,7 +50,8 @@ def main(argv=None) -> None:
     cli.quiet_known_messages()
     from uniformer_mm import apis
     from uniformer_mm.checkpoint import CheckpointError
-    from uniformer_mm.engine.visualization import draw_video_topk, topk_lines
+    from uniformer_mm.engine.visualization import (draw_video_topk, topk_lines,
+                                                   video_score_kind)
 
     with cli.exit_on_error(*cli.USER_ERRORS, CheckpointError):
         check_demo_paths(args.video, 'video', args.out)
@@ -65,8 +66,10 @@ def main(argv=None) -> None:
         if names and len(names) != len(scores):
             raise ValueError(f'{len(names)} class names for a {len(scores)}-class model')
         lines = topk_lines(scores, names, args.topk)
-        drawn = draw_video_topk(args.video, scores, names, args.topk, args.frames)
-    write_png(drawn, args.out, f'mmaction: {lines[0]}')
+        kind = video_score_kind(model.cfg.model.get('cls_head', {}).get('average_clips'))
+        drawn = draw_video_topk(args.video, scores, names, args.topk, args.frames,
+                                score_kind=kind)
+    write_png(drawn, args.out, f'mmaction: {lines[0]} ({kind})')
 
 
 if __name__ == '__main__':

@@ -62,10 +62,14 @@ def toolbox_of(cfg: Config) -> str:
 
 
 def class_names(cfg: Config, checkpoint_meta: Optional[dict] = None) -> Optional[list]:
-    """Class names for drawing: the checkpoint's ``dataset_meta``, else the config's.
+    """Class names for printing and drawing, never a bare index where they can be known.
 
-    Looks at ``meta['dataset_meta']['classes']`` (mmengine Runner checkpoints), then the test
-    dataset's ``metainfo.classes``, then a top-level ``classes`` of the config.
+    In order: the checkpoint's ``meta['dataset_meta']['classes']`` (mmengine Runner
+    checkpoints, converted official ImageNet / video files), the test dataset's
+    ``metainfo.classes``, a top-level ``classes``, the class order of a video config's
+    ``label_order`` (the names of the shipped label lists) and the test dataset class's own
+    ``METAINFO`` (mmpretrain ``ImageNet``, mmdet ``CocoDataset``, mmseg ``ADE20KDataset``, as
+    the toolboxes' inferencers do).
     """
     meta = (checkpoint_meta or {}).get('dataset_meta') or {}
     if meta.get('classes'):
@@ -74,7 +78,29 @@ def class_names(cfg: Config, checkpoint_meta: Optional[dict] = None) -> Optional
     metainfo = dataset.get('metainfo') or {}
     if metainfo.get('classes'):
         return list(metainfo['classes'])
-    return list(cfg['classes']) if cfg.get('classes') else None
+    if cfg.get('classes'):
+        return list(cfg['classes'])
+    if cfg.get('label_order'):
+        from uniformer_mm.checkpoint.labels import UNUSED_ROW_PREFIX, read_labels
+        return [n for n in read_labels(cfg.label_order) if not n.startswith(UNUSED_ROW_PREFIX)]
+    return _dataset_class_names(cfg, dataset)
+
+
+def _dataset_class_names(cfg: Config, dataset: Any) -> Optional[list]:
+    """``METAINFO['classes']`` of the config's test dataset class (wrappers looked through)."""
+    while isinstance(dataset, dict) and isinstance(dataset.get('dataset'), dict):
+        dataset = dataset['dataset']  # RepeatDataset, ClassBalancedDataset, ...
+    ds_type = dataset.get('type') if isinstance(dataset, dict) else None
+    if not isinstance(ds_type, str) or cfg.get('default_scope') not in _SCOPES:
+        return None
+    import importlib
+    try:
+        # The toolbox's own registry imports its dataset modules on first look-up.
+        ds_cls = importlib.import_module(f'{cfg.default_scope}.registry').DATASETS.get(ds_type)
+    except Exception:  # an unregistered or broken dataset module: no names from here
+        return None
+    classes = (getattr(ds_cls, 'METAINFO', None) or {}).get('classes')
+    return list(classes) if classes else None
 
 
 def _missing_part(cfg: Any, key: str) -> Optional[Tuple[str, List[str]]]:

@@ -4,9 +4,9 @@ import difflib
 import glob
 import os
 import os.path as osp
-from typing import Dict, List
+from typing import Any, Dict, List
 
-__all__ = ['CONFIG_ROOT', 'list_models', 'resolve_config']
+__all__ = ['CONFIG_ROOT', 'list_models', 'resolve_config', 'register_mmpretrain_models']
 
 #: The repository's ``configs/`` (next to the package in a clone / editable install).
 CONFIG_ROOT = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
@@ -55,3 +55,23 @@ def resolve_config(config_or_name: str) -> str:
     hint = f'; did you mean {", ".join(close)}?' if close else ''
     raise ValueError(f'{config_or_name!r} is neither a config file nor a model name{hint} '
                      '(uniformer_mm.apis.list_models() lists the names)')
+
+
+def register_mmpretrain_models(module: Any = None) -> None:
+    """Add the classification rows of our metafile to mmpretrain's model names.
+
+    Then ``mmpretrain.get_model('uniformer_s_in1k')``, ``mmpretrain.list_models('uniformer*')``
+    and ``ImageClassificationInferencer('uniformer_s_in1k', pretrained=FILE)`` know them.
+    ``import uniformer_mm`` arranges for this to run when mmpretrain's ``apis.model`` is
+    imported. Only ``configs/cls``: mmpretrain builds every name it knows as a classifier.
+    ``pretrained=True`` reads the row's ``Weights``, the official file name: it must be in
+    the working directory (the official files are not downloadable by URL).
+
+    Args:
+        module: The imported ``mmpretrain.apis.model`` (unused; the import-hook signature).
+    """
+    from mmpretrain.apis.model import ModelHub
+    metafile = osp.join(CONFIG_ROOT, 'cls', 'metafile.yml')
+    if not osp.isfile(metafile) or ModelHub.has('uniformer_s_in1k'):
+        return  # an install without configs/, or registered already
+    ModelHub.register_model_index(metafile, config_prefix=osp.dirname(CONFIG_ROOT))

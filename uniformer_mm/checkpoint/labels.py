@@ -56,6 +56,11 @@ LABEL_ORDERS: Dict[str, Tuple[Tuple[str, ...], Optional[int]]] = {
     'mmaction2_sthv2': (('mmaction2_sthv2.txt', ), None),
     'mmaction2_ucf101': (('mmaction2_ucf101.txt', ), None),
     'mmaction2_hmdb51': (('mmaction2_hmdb51.txt', ), None),
+    # ImageNet-1k in the order of its sorted WordNet ids: torchvision's ImageFolder order of
+    # the official DeiT-based training, and mmpretrain's ``ImageNet`` order. For class names
+    # only: 'crane' names two classes (the bird and the machine), so it cannot be matched by
+    # name against another order.
+    'imagenet1k': (('imagenet1k.txt', ), None),
 }
 
 #: Dataset -> (order of the official checkpoints, order of mmaction2's annotation lists).

@@ -38,7 +38,7 @@ import torch.nn as nn
 from uniformer_mm.archs import HEAD_DIM_TRAP, KNOWN_ARCHS
 from .convert import convert_official_to_mm
 from .io import CheckpointError, load_checkpoint_file
-from .labels import LabelSpec, apply_label_order
+from .labels import LABEL_ORDERS, LabelSpec, apply_label_order, read_labels
 from .loading import ArchMismatchError
 from .protocol import backbone_of, protocol_of
 from .state_dict import (StateDictInfo, arch_differences, describe_state_dict, strip_prefix,
@@ -46,7 +46,8 @@ from .state_dict import (StateDictInfo, arch_differences, describe_state_dict, s
 
 __all__ = ['RELEASE_KINDS', 'RELEASE_TOOLBOX', 'detect_release', 'detect_release_file',
            'is_openmmlab2_checkpoint', 'convert_release',
-           'convert_release_file', 'backbone_arch', 'model_arch', 'check_same_arch',
+           'convert_release_file', 'convert_release_checkpoint', 'convert_for_mmengine',
+           'backbone_arch', 'model_arch', 'check_same_arch',
            'infer_head_dim']
 
 StateDict = 'OrderedDict[str, torch.Tensor]'
@@ -71,6 +72,8 @@ RELEASE_TOOLBOX: Dict[str, Optional[str]] = {
     'video': 'mmaction', 'video_light': 'mmaction', 'backbone': None, 'mmdet': 'mmdet',
     'mmseg': 'mmseg', 'mmpose': 'mmpose', 'mm': None,
 }
+#: Official ImageNet-1k classifier releases.
+IMAGENET_KINDS = ('image', 'image_tl', 'image_light')
 # Top-level module names of the 1.x/0.x dense models.
 _DET_HEADS = ('rpn_head', 'roi_head', 'bbox_head', 'mask_head')
 _SEG_HEADS = ('decode_head', 'auxiliary_head')
@@ -297,22 +300,33 @@ def convert_release_file(src: Union[str, 'os.PathLike[str]'], kind: Optional[str
         the saved file reads with ``torch.load(weights_only=True)``. ``label_order`` is the
         class order of the classifier rows (e.g. ``'mmaction2_k400'``) where known.
     """
-    ckpt = load_checkpoint_file(src)
+    return convert_release_checkpoint(load_checkpoint_file(src), os.path.basename(os.fspath(src)),
+                                      kind=kind, head_dim=head_dim, ema=ema,
+                                      src_labels=src_labels, dst_labels=dst_labels)
+
+
+def convert_release_checkpoint(ckpt: Mapping[str, Any], source: str,
+                               kind: Optional[str] = None, head_dim: Optional[int] = None,
+                               ema: bool = False, src_labels: Optional[LabelSpec] = None,
+                               dst_labels: Optional[LabelSpec] = None) -> Dict[str, Any]:
+    """:func:`convert_release_file` on a checkpoint already read; ``source`` names it in
+    messages and in ``meta['source']``."""
+    src = source
     key = None
     if ema:
         key = next((k for k in ('model_ema', 'state_dict_ema') if k in ckpt), None)
         if key is None:
-            raise CheckpointError(f'{os.fspath(src)!r} has no EMA weights (model_ema / '
+            raise CheckpointError(f'{src!r} has no EMA weights (model_ema / '
                                   f'state_dict_ema); its entries are {sorted(map(str, ckpt))}')
     old_meta = ckpt.get('meta') if isinstance(ckpt.get('meta'), Mapping) else {}
-    state_dict, kind = convert_release(unwrap_state_dict(ckpt, key),
-                                       kind or detect_release_file(ckpt))
+    raw = unwrap_state_dict(ckpt, key)
+    state_dict, kind = convert_release(raw, kind or detect_release_file(ckpt))
     # Plain tensors only: detach views / parameters, keep dtypes (BN counters are int64).
     state_dict = OrderedDict((k, v.detach().clone().contiguous() if v.is_floating_point() else
                               v.detach().clone()) for k, v in state_dict.items())
     info = describe_state_dict(strip_prefix(state_dict, 'backbone.'), old_meta)
     meta: Dict[str, Any] = {'release_kind': kind, 'toolbox': RELEASE_TOOLBOX[kind],
-                            'source': os.path.basename(os.fspath(src)),
+                            'source': os.path.basename(src),
                             'converted_by': 'uniformer_mm'}
     # Classifier rows in the class order of the destination dataset (docs/labels.md): official
     # video files are in the official order, OpenMMLab ones in their recorded order.
@@ -338,6 +352,69 @@ def convert_release_file(src: Union[str, 'os.PathLike[str]'], kind: Optional[str
         for old, new in (('CLASSES', 'classes'), ('PALETTE', 'palette')):
             if old in old_meta and new not in dataset_meta:
                 dataset_meta[new] = old_meta[old]
+        if kind in IMAGENET_KINDS and 'classes' not in dataset_meta \
+                and describe_state_dict(raw).num_classes == 1000:
+            # Official ImageNet files carry no class names; the toolboxes' inferencers and
+            # visualizers read them from here.
+            dataset_meta['classes'] = read_labels('imagenet1k')
+        elif official_video and meta.get('label_order') in LABEL_ORDERS \
+                and 'classes' not in dataset_meta:
+            dataset_meta['classes'] = read_labels(meta['label_order'])
         if dataset_meta:
             meta['dataset_meta'] = dataset_meta
     return {'state_dict': state_dict, 'meta': meta}
+
+
+#: Release kinds that mmengine's own loaders cannot be given converted without the config:
+#: the classifier rows of official video files are in the official class order, and the
+#: order they must be put in is the config's ``label_order``.
+NEEDS_CONFIG_KINDS = ('video', 'video_light')
+
+
+def convert_for_mmengine(ckpt: Any, filename: str) -> Any:
+    """What mmengine's checkpoint loaders return for an official UniFormer release file.
+
+    mmengine reads checkpoints for ``load_from``, for a toolbox model's
+    ``init_cfg=dict(type='Pretrained')`` and for the toolboxes' inferencers / ``get_model``
+    (``mmpretrain.ImageClassificationInferencer(config, pretrained=FILE)``, ...); all of them
+    expect the OpenMMLab layout. An official file would load nothing there (its keys are not
+    the model's) or fail inside a hook (``KeyError: 'state_dict'`` in ``EMAHook``). So:
+
+    * official ImageNet, token-labeling, light and dense (mmdet / mmseg / mmpose 1.x) releases
+      are converted in memory, as by ``tools/test.py`` (:func:`convert_release_checkpoint`);
+    * official video releases are refused (:data:`NEEDS_CONFIG_KINDS`) with the converter
+      command, because reordering their classifier rows needs the config;
+    * anything else (OpenMMLab 2.0 files, bare backbones, other models) is returned unchanged.
+
+    Args:
+        ckpt: What mmengine's loader read.
+        filename (str): The path or URL it was read from (for messages).
+
+    Raises:
+        CheckpointError: An official video release.
+    """
+    if not isinstance(ckpt, Mapping) or is_openmmlab2_checkpoint(ckpt):
+        return ckpt
+    try:
+        state_dict = unwrap_state_dict(ckpt)
+        kind = detect_release(state_dict)
+    except (CheckpointError, KeyError):
+        return ckpt  # not a UniFormer release: mmengine's business
+    if kind in ('mm', 'backbone'):
+        return ckpt  # the OpenMMLab layout already, or no model around the backbone
+    if kind in ('mmdet', 'mmseg', 'mmpose') and not describe_state_dict(
+            strip_prefix(state_dict, 'backbone.')).depths:
+        return ckpt  # a 1.x dense model of another backbone
+    if kind in NEEDS_CONFIG_KINDS:
+        raise CheckpointError(
+            f'{filename!r} is an official {RELEASE_KINDS[kind]} release: its classifier rows '
+            "are in the official class order, and putting them in your dataset's order needs "
+            "the config's label_order. Convert it for your config first: python tools/"
+            f'model_converters/uniformer_official2mm.py {filename} CONVERTED.pth --config '
+            'CONFIG, then load CONVERTED.pth (tools/test.py and uniformer_mm.apis.init_model '
+            'accept the official file directly)')
+    from mmengine.logging import print_log
+    print_log(f'{filename} is an official release file ({RELEASE_KINDS[kind]}); converted on '
+              'the fly. To keep a converted copy: python tools/model_converters/'
+              f'uniformer_official2mm.py {filename} CONVERTED.pth', logger='current')
+    return convert_release_checkpoint(ckpt, os.path.basename(str(filename)), kind=kind)

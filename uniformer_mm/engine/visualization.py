@@ -14,7 +14,7 @@ from mmengine.hooks import Hook
 
 from uniformer_mm.registry import HOOKS
 
-__all__ = ['draw_labels', 'topk_lines', 'read_frames', 'draw_video_topk',
+__all__ = ['draw_labels', 'topk_lines', 'read_frames', 'draw_video_topk', 'video_score_kind',
            'VideoTopkVisualizationHook']
 
 
@@ -57,9 +57,10 @@ def read_frames(path: str, num: int) -> List[np.ndarray]:
 
 
 def draw_video_topk(video: str, scores: np.ndarray, names: Optional[Sequence[str]],
-                    topk: int = 5, num_frames: int = 4,
-                    gt: Optional[int] = None) -> np.ndarray:
-    """A strip of ``num_frames`` frames of ``video`` with its top-k classes below (RGB)."""
+                    topk: int = 5, num_frames: int = 4, gt: Optional[int] = None,
+                    score_kind: str = '') -> np.ndarray:
+    """A strip of ``num_frames`` frames of ``video`` with its top-k classes below (RGB);
+    ``score_kind`` (see :func:`video_score_kind`) is named in the title."""
     import cv2
     frames = read_frames(video, num_frames)
     h = max(f.shape[0] for f in frames)
@@ -67,7 +68,17 @@ def draw_video_topk(video: str, scores: np.ndarray, names: Optional[Sequence[str
     lines = topk_lines(scores, names, topk)
     if gt is not None:
         lines.append(f'true: {names[gt] if names and gt < len(names) else gt}')
-    return draw_labels(strip, lines, f'top-{min(topk, len(scores))} of {osp.basename(video)}')
+    kind = f' ({score_kind})' if score_kind else ''
+    return draw_labels(strip, lines,
+                       f'top-{min(topk, len(scores))} of {osp.basename(video)}{kind}')
+
+
+def video_score_kind(average_clips: Optional[str]) -> str:
+    """What an mmaction2 recognizer's scores are, from its head's ``average_clips``: with
+    ``'prob'`` the mean of the clips' softmax probabilities; with ``'score'`` (the UniFormer
+    configs) or ``None`` the mean of raw clip logits, which are not probabilities."""
+    return ('mean clip probability' if average_clips == 'prob'
+            else 'mean clip logit, not a probability')
 
 
 @HOOKS.register_module()
