@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Export a UniFormer model to ONNX and check it in onnxruntime against PyTorch.
+"""Export a UniFormer model to ONNX (checked in onnxruntime) or TorchScript, against PyTorch.
 
 What is exported (see uniformer_mm/deploy/export.py):
   * image classification configs (UniFormer, token labeling, light XXS/XS): input -> logits,
@@ -11,9 +11,10 @@ The input is the normalised image/clip; the file's metadata has the mean, std an
 order of the config's data preprocessor.
 
 Batch, height and width (and time for videos) are dynamic unless --static. After exporting,
-the file runs in onnxruntime on the export shape and on a second shape with another batch and
-size, and the largest difference to PyTorch is printed; the tool fails (exit code 1) if it
-exceeds --tolerance times the output scale.
+the file runs (onnxruntime, or torch.jit.load for TorchScript) on the export shape and on a
+second shape with another batch and size, and the largest difference to PyTorch is printed;
+the tool fails (exit code 1) if it exceeds --tolerance times the output scale. --format is
+taken from the --out suffix (.onnx; .pt / .ts / .torchscript) unless given.
 
 Examples::
 
@@ -23,6 +24,8 @@ Examples::
         --out backbone.onnx --shape 512 683
     python tools/deployment/export.py configs/video/uniformer_s_16x4_k400.py k400_s16.pth \\
         --out video.onnx --dynamo
+    python tools/deployment/export.py configs/cls/uniformer_xxs_in1k_128.py xxs.pth \\
+        --out xxs.pt
 """
 import argparse
 import os.path as osp
@@ -30,16 +33,23 @@ import sys
 from typing import List, Optional, Sequence, Tuple
 
 
+#: --out suffixes that mean --format torchscript.
+TORCHSCRIPT_SUFFIXES = ('.pt', '.ts', '.torchscript')
+
+
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Command-line options (parsed before the models are imported)."""
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser(
-        description='Export a UniFormer model to ONNX and check it in onnxruntime',
+        description='Export a UniFormer model to ONNX or TorchScript and check it against PyTorch',
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split('\n\n', 1)[1])
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint: OpenMMLab 2.0 or official release file '
                         '(converted on the fly)')
-    parser.add_argument('--out', required=True, help='output ONNX file')
+    parser.add_argument('--out', required=True, help='output file (.onnx, or .pt / .ts / '
+                        '.torchscript for TorchScript)')
+    parser.add_argument('--format', choices=('onnx', 'torchscript'),
+                        help='default: from the --out suffix')
     parser.add_argument('--part', choices=('auto', 'model', 'backbone'), default='auto',
                         help='auto: classifiers and recognizers whole, other models their '
                         'backbone; backbone: the backbone of any config')
@@ -64,6 +74,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
                         help='override config settings (as tools/test.py)')
     args = parser.parse_args(argv)
+    if args.format is None:
+        suffix = osp.splitext(args.out)[1].lower()
+        if suffix == '.onnx':
+            args.format = 'onnx'
+        elif suffix in TORCHSCRIPT_SUFFIXES:
+            args.format = 'torchscript'
+        else:
+            parser.error(f'cannot tell the format from --out {args.out!r}: name it .onnx or '
+                         f'{" / ".join(TORCHSCRIPT_SUFFIXES)}, or give --format')
+    if args.format == 'torchscript' and (args.dynamo or args.opset):
+        parser.error('--dynamo and --opset are ONNX options; TorchScript is traced '
+                     '(torch.jit.trace)')
     if args.batch < 1:
         parser.error(f'--batch must be >= 1, got {args.batch}')
     return args
@@ -77,7 +99,7 @@ def other_shape(shape: Sequence[int]) -> Tuple[int, ...]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
-    """Export, then compare onnxruntime with PyTorch.
+    """Export, then compare the exported file with PyTorch.
 
     Returns:
         list[dict]: Per checked input: shape, max_abs_diff, scale, relative.
@@ -85,7 +107,8 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     args = parse_args(argv)
     import uniformer_mm  # noqa: F401  (runtime fixes; registries)
     from uniformer_mm import apis, cli
-    from uniformer_mm.deploy import check_onnx, example_inputs, export_model, export_spec
+    from uniformer_mm.deploy import (check_onnx, check_torchscript, example_inputs,
+                                     export_model, export_spec, export_torchscript)
     from uniformer_mm.deploy.export import default_shape
 
     with cli.exit_on_error(*cli.USER_ERRORS):
@@ -94,14 +117,18 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
         shape = tuple(args.shape) if args.shape else default_shape(model.cfg, spec)
         inputs = example_inputs(spec, shape, batch=args.batch)
     dynamic = not args.static
-    if dynamic and args.batch < 2:
+    if dynamic and args.batch < 2 and args.format == 'onnx':
         print('note: a batch of 1 makes the batch axis static in torch.export; use --batch 2',
               file=sys.stderr)
     axes = ', '.join(n for n in spec.axis_names if n != 'channels')
     print(f'exporting the {spec.family} of {osp.basename(args.config)} '
           f'({"dynamic " + axes if dynamic else "static"}) at input {tuple(inputs.shape)} to '
           f'{args.out}')
-    export_model(spec, inputs, args.out, dynamic=dynamic, dynamo=args.dynamo, opset=args.opset)
+    if args.format == 'onnx':
+        export_model(spec, inputs, args.out, dynamic=dynamic, dynamo=args.dynamo,
+                     opset=args.opset)
+    else:
+        export_torchscript(spec, inputs, args.out)
     if args.no_check:
         return []
     checks = [inputs]
@@ -110,12 +137,14 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
         extra = [other_shape(shape)]
     checks += [example_inputs(spec, s, batch=args.batch + 1 if dynamic else args.batch, seed=1)
                for s in extra]
-    report = check_onnx(spec, args.out, checks)
+    check = check_onnx if args.format == 'onnx' else check_torchscript
+    report = check(spec, args.out, checks)
     failed = False
+    runtime = 'onnxruntime' if args.format == 'onnx' else 'TorchScript'
     for r in report:
         ok = r['relative'] <= args.tolerance
         failed |= not ok
-        print(f'input {r["shape"]}: max |onnxruntime - PyTorch| = {r["max_abs_diff"]:.3g} '
+        print(f'input {r["shape"]}: max |{runtime} - PyTorch| = {r["max_abs_diff"]:.3g} '
               f'(output scale {r["scale"]:.3g}, relative {r["relative"]:.3g}) '
               f'{"OK" if ok else "EXCEEDS --tolerance " + str(args.tolerance)}')
     if failed:

@@ -20,13 +20,14 @@ the window inside the graph, so any size >= 32 works.
 """
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 
 __all__ = ['ExportSpec', 'export_spec', 'default_shape', 'example_inputs', 'export_model',
-           'run_onnxruntime', 'check_onnx', 'max_difference']
+           'run_onnxruntime', 'check_onnx', 'max_difference', 'export_torchscript',
+           'run_torchscript', 'check_torchscript']
 
 Tensor = torch.Tensor
 FAMILIES = ('classifier', 'recognizer', 'backbone')
@@ -331,6 +332,46 @@ def max_difference(outs: Sequence[Tensor], refs: Sequence[Tensor]) -> Tuple[floa
     return err, scale
 
 
+def export_torchscript(spec: ExportSpec, inputs: Tensor, out: str) -> str:
+    """Trace ``spec.module`` at ``inputs`` with :func:`torch.jit.trace` and save it to ``out``.
+
+    Sizes are read from tensors inside the models (window padding, token selection, the light
+    models' token counts), so the traced graph serves other batches and sizes as the ONNX one
+    does; :func:`check_torchscript` proves it on a second size. The export metadata (family,
+    outputs, preprocessing) is stored in the archive as ``extra/uniformer_mm.json``
+    (``torch.jit.load(out, _extra_files={'uniformer_mm.json': ''})``).
+
+    Returns:
+        str: ``out``.
+    """
+    import warnings
+    with torch.no_grad(), warnings.catch_warnings():
+        # Python-side input checks of the backbones are not recorded: see export_model.
+        warnings.simplefilter('ignore', torch.jit.TracerWarning)
+        traced = torch.jit.trace(spec.module.eval(), (inputs, ), check_trace=False)
+    torch.jit.save(traced, out, _extra_files={'uniformer_mm.json': json.dumps(spec.metadata)})
+    return out
+
+
+def run_torchscript(path: str, inputs: Tensor) -> List[Tensor]:
+    """Run a saved TorchScript export on ``inputs``."""
+    with torch.no_grad():
+        return list(torch.jit.load(path, map_location='cpu')(inputs))
+
+
+def _compare(spec: ExportSpec, run: Callable[[Tensor], List[Tensor]],
+             inputs: Sequence[Tensor]) -> List[Dict[str, Union[float, tuple]]]:
+    """Run the export (``run``) and the PyTorch module on each input; report differences."""
+    report = []
+    for x in inputs:
+        with torch.no_grad():
+            refs = list(spec.module(x))
+        err, scale = max_difference(run(x), refs)
+        report.append(dict(shape=tuple(x.shape), max_abs_diff=err, scale=scale,
+                           relative=err / max(scale, 1e-12)))
+    return report
+
+
 def check_onnx(spec: ExportSpec, path: str,
                inputs: Sequence[Tensor]) -> List[Dict[str, Union[float, tuple]]]:
     """Run the exported file in onnxruntime and the PyTorch module on each input; report the
@@ -340,12 +381,15 @@ def check_onnx(spec: ExportSpec, path: str,
         list[dict]: Per input: ``shape``, ``max_abs_diff``, ``scale`` (largest PyTorch output
         magnitude) and ``relative`` (their ratio).
     """
-    report = []
-    for x in inputs:
+    return _compare(spec, lambda x: run_onnxruntime(path, x), inputs)
+
+
+def check_torchscript(spec: ExportSpec, path: str,
+                      inputs: Sequence[Tensor]) -> List[Dict[str, Union[float, tuple]]]:
+    """:func:`check_onnx` for a TorchScript file of :func:`export_torchscript`."""
+    module = torch.jit.load(path, map_location='cpu')
+
+    def run(x: Tensor) -> List[Tensor]:
         with torch.no_grad():
-            refs = list(spec.module(x))
-        outs = run_onnxruntime(path, x)
-        err, scale = max_difference(outs, refs)
-        report.append(dict(shape=tuple(x.shape), max_abs_diff=err, scale=scale,
-                           relative=err / max(scale, 1e-12)))
-    return report
+            return list(module(x))
+    return _compare(spec, run, inputs)
