@@ -115,23 +115,36 @@ def test_converted_imagenet_files_carry_the_class_names():
     assert converted['meta']['dataset_meta']['classes'] == list(IMAGENET_CATEGORIES)
 
 
-def test_mmpretrain_knows_our_model_names():
-    """``import uniformer_mm`` first, mmpretrain's model names later (the import hook): the
-    metafile rows are mmpretrain names that build our classifiers; the other tasks' names
-    are not mmpretrain's."""
+def test_toolboxes_know_our_model_names():
+    """``import uniformer_mm`` first, the toolboxes' model names later (import hooks): the
+    classification rows of our metafiles are mmpretrain names that build our classifiers
+    (the other tasks' names are not mmpretrain's), every mmengine-based inferencer takes our
+    names, and a name of another toolbox's task is refused naming it."""
     pytest.importorskip('mmpretrain')
+    pytest.importorskip('mmaction')
+    pytest.importorskip('mmdet')
     import subprocess
     import sys
     code = ('import sys, uniformer_mm\n'
-            "assert 'mmpretrain' not in sys.modules\n"
+            "assert 'mmpretrain' not in sys.modules and 'mmengine.infer' not in sys.modules\n"
             'import mmpretrain\n'
             "names = mmpretrain.list_models('uniformer*')\n"
             "model = mmpretrain.get_model('uniformer_xxs_in1k_128')\n"
+            'from mmaction.apis.inferencers import ActionRecogInferencer\n'
+            "video = ActionRecogInferencer('uniformer_xxs_4f_128_k400', device='cpu').model\n"
+            'from mmdet.apis import DetInferencer\n'
+            'try:\n'
+            "    DetInferencer('uniformer_xxs_4f_128_k400')\n"
+            'except ValueError as e:\n'
+            '    refused = str(e)\n'
             'print(len(names), type(model.backbone).__name__,\n'
-            "      'uniformer_s_16x4_k400' in names)\n")
+            "      'uniformer_s_16x4_k400' in names, type(video.backbone).__name__)\n"
+            'print(refused)\n')
     r = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     import yaml
     rows = yaml.safe_load((REPO / 'configs' / 'cls' / 'metafile.yml').read_text())['Models']
-    assert r.stdout.splitlines()[-1].split() == [str(len(rows)), 'UniFormerLight', 'False']
+    *_, found, refused = r.stdout.splitlines()
+    assert found.split() == [str(len(rows)), 'UniFormerLight', 'False', 'UniFormerLight3D']
+    assert 'is an mmaction model' in refused and 'DetInferencer runs mmdet' in refused

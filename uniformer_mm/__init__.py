@@ -19,7 +19,13 @@ def _register_mmpretrain_models(module: object) -> None:
     register_mmpretrain_models(module)
 
 
-# mmpretrain.get_model('uniformer_s_in1k') and the Inferencer's model names.
+def _register_inferencer_names(module: object) -> None:
+    from .apis.model_zoo import register_inferencer_names
+    register_inferencer_names(module)
+
+
+# mmpretrain.get_model('uniformer_s_in1k'), and our names in every toolbox's inferencer.
 compat.run_after_import('mmpretrain.apis.model', _register_mmpretrain_models)
+compat.run_after_import('mmengine.infer.infer', _register_inferencer_names)
 
 __all__ = ['__version__']

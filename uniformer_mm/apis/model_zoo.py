@@ -6,7 +6,8 @@ import os
 import os.path as osp
 from typing import Any, Dict, List
 
-__all__ = ['CONFIG_ROOT', 'list_models', 'resolve_config', 'register_mmpretrain_models']
+__all__ = ['CONFIG_ROOT', 'list_models', 'resolve_config', 'register_mmpretrain_models',
+           'register_inferencer_names']
 
 #: The repository's ``configs/`` (next to the package in a clone / editable install).
 CONFIG_ROOT = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
@@ -75,3 +76,40 @@ def register_mmpretrain_models(module: Any = None) -> None:
     if not osp.isfile(metafile) or ModelHub.has('uniformer_s_in1k'):
         return  # an install without configs/, or registered already
     ModelHub.register_model_index(metafile, config_prefix=osp.dirname(CONFIG_ROOT))
+
+
+def register_inferencer_names(module: Any = None) -> None:
+    """Let the toolboxes' inferencers take our model names.
+
+    mmengine's ``BaseInferencer`` (``DetInferencer``, ``MMSegInferencer``, mmpose's and
+    mmaction2's inferencers) looks a model name up in the toolbox's own installed metafiles
+    only. Our names are looked up first: ``DetInferencer('mask_rcnn_uniformer_s',
+    weights=FILE)``. A name of another toolbox's task is refused naming the right toolbox.
+    The metafiles' weights are official file names, not downloadable: pass ``weights``.
+    ``import uniformer_mm`` arranges for this to run when ``mmengine.infer`` is imported.
+
+    Args:
+        module: The imported ``mmengine.infer.infer`` (unused; the import-hook signature).
+    """
+    from mmengine.infer.infer import BaseInferencer
+    original = BaseInferencer._load_model_from_metafile
+    if getattr(original, '_uniformer_mm', False):
+        return
+
+    def load_model_from_metafile(self: Any, model: str) -> Any:
+        try:
+            path = _zoo().get(model)
+        except FileNotFoundError:  # an install without configs/
+            path = None
+        if path is None:
+            return original(self, model)
+        from mmengine.config import Config
+        cfg = Config.fromfile(path)
+        scope = cfg.get('default_scope')
+        if self.scope is not None and scope != self.scope:
+            raise ValueError(f'{model!r} is an {scope} model (config {path}); '
+                             f'{type(self).__name__} runs {self.scope} models')
+        return cfg, None
+
+    load_model_from_metafile._uniformer_mm = True  # type: ignore[attr-defined]
+    BaseInferencer._load_model_from_metafile = load_model_from_metafile
