@@ -148,3 +148,30 @@ def test_toolboxes_know_our_model_names():
     *_, found, refused = r.stdout.splitlines()
     assert found.split() == [str(len(rows)), 'UniFormerLight', 'False', 'UniFormerLight3D']
     assert 'is an mmaction model' in refused and 'DetInferencer runs mmdet' in refused
+
+
+def test_load_from_another_architecture_stops_the_run(tmp_path, demo_data, monkeypatch):
+    """mmengine's non-strict ``load_from`` would only log size mismatches and train with
+    those weights random: a UniFormer file of other depths is refused before training, for
+    official files (converted on the fly) and OpenMMLab files alike."""
+    pytest.importorskip('mmpretrain')
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from uniformer_mm.checkpoint import ArchMismatchError
+    from uniformer_mm.checkpoint.release import convert_release_file
+    monkeypatch.setenv('UNIFORMER_MM_DEMO_DATA', demo_data)
+    official = official_file(tmp_path, 'cls_tiny')  # depths (1, 1, 2, 1)
+    converted = tmp_path / 'converted.pth'
+    torch.save(convert_release_file(official), converted)
+    for i, ckpt in enumerate((official, str(converted))):
+        cfg = Config.fromfile(str(REPO / 'configs' / 'demo' / 'cls_uniformer_tiny_shapes.py'))
+        cfg.model.backbone.arch = dict(depths=(1, 1, 1, 1), embed_dims=(16, 32, 64, 128),
+                                       head_dim=16)  # the stage-3 block of the file is extra
+        cfg.work_dir = str(tmp_path / f'wd{i}')
+        cfg.load_from = ckpt
+        cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=1, val_interval=100)
+        runner = Runner.from_cfg(cfg)
+        with pytest.raises(ArchMismatchError, match='depths'):
+            runner.train()
+        assert runner.iter == 0

@@ -19,7 +19,10 @@ Fixes:
   Official UniFormer release files read by these loaders (``load_from``, a toolbox model's
   ``Pretrained`` init, ``ImageClassificationInferencer(..., pretrained=FILE)``) are converted
   on the fly or, for video files whose class order needs the config, refused with the
-  converter command (:func:`uniformer_mm.checkpoint.release.convert_for_mmengine`).
+  converter command (:func:`uniformer_mm.checkpoint.release.convert_for_mmengine`); a
+  UniFormer file of another architecture than the model's is refused before mmengine's
+  non-strict load would leave those weights random
+  (:func:`uniformer_mm.checkpoint.release.check_mmengine_load`).
 * :func:`fix_torchvision_functional_tensor` -- pytorchvideo 0.1.5 (the newest release; what
   mmaction2's ``PytorchVideoWrapper`` RandAugment of the video recipes needs) imports
   ``torchvision.transforms.functional_tensor``, which torchvision 0.17 made private
@@ -138,6 +141,28 @@ def fix_mmengine_weights_only() -> None:
     ckpt.load_from_local = _with_safe_globals(ckpt.load_from_local)
     # load_from_http looks ``load_url`` up in its module at call time.
     ckpt.load_url = _load_url_weights_only
+    # The Runner imported the function into its own namespace.
+    from mmengine.runner import runner
+    for module in (ckpt, runner):
+        module._load_checkpoint_to_model = _arch_checked(module._load_checkpoint_to_model)
+
+
+def _arch_checked(load: Callable) -> Callable:
+    """Wrap mmengine's ``_load_checkpoint_to_model`` so that a UniFormer checkpoint of another
+    architecture than the model's is refused before the non-strict load (which would leave
+    the mismatched weights random): see
+    :func:`uniformer_mm.checkpoint.release.check_mmengine_load`."""
+    if getattr(load, '_uniformer_mm_safe', False):
+        return load
+
+    @functools.wraps(load)
+    def wrapped(model: Any, checkpoint: Any, *args: Any, **kwargs: Any) -> Any:
+        from uniformer_mm.checkpoint.release import check_mmengine_load
+        check_mmengine_load(model, checkpoint)
+        return load(model, checkpoint, *args, **kwargs)
+
+    wrapped._uniformer_mm_safe = True  # type: ignore[attr-defined]
+    return wrapped
 
 
 class _ModuleAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):

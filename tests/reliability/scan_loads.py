@@ -36,6 +36,10 @@ REVIEWED: Dict[Tuple[str, str], str] = {
         'opens the test payload this module just wrote, in a scratch directory, without '
         'weights_only on purpose: it proves that the refusal cases would fail if a loader '
         'lost its weights_only=True',
+    ('uniformer_mm/deploy/export.py', 'export_torchscript'):
+        'reads back only the TorchScript archive this call has just traced and written, to '
+        'prove the saved file runs at other sizes; uniformer_mm offers no loader of '
+        'TorchScript files (torch.jit.load runs an archive\'s code by design)',
 }
 
 _NEEDS_WEIGHTS_ONLY = {'torch.load', 'load_state_dict_from_url', 'load_url'}

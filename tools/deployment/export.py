@@ -107,8 +107,8 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     args = parse_args(argv)
     import uniformer_mm  # noqa: F401  (runtime fixes; registries)
     from uniformer_mm import apis, cli
-    from uniformer_mm.deploy import (check_onnx, check_torchscript, example_inputs,
-                                     export_model, export_spec, export_torchscript)
+    from uniformer_mm.deploy import (check_onnx, example_inputs, export_model, export_spec,
+                                     export_torchscript)
     from uniformer_mm.deploy.export import default_shape
 
     with cli.exit_on_error(*cli.USER_ERRORS):
@@ -124,21 +124,20 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     print(f'exporting the {spec.family} of {osp.basename(args.config)} '
           f'({"dynamic " + axes if dynamic else "static"}) at input {tuple(inputs.shape)} to '
           f'{args.out}')
-    if args.format == 'onnx':
-        export_model(spec, inputs, args.out, dynamic=dynamic, dynamo=args.dynamo,
-                     opset=args.opset)
-    else:
-        export_torchscript(spec, inputs, args.out)
-    if args.no_check:
-        return []
     checks = [inputs]
     extra = [tuple(s) for s in args.check_shape or []]
     if dynamic and not extra:
         extra = [other_shape(shape)]
     checks += [example_inputs(spec, s, batch=args.batch + 1 if dynamic else args.batch, seed=1)
                for s in extra]
-    check = check_onnx if args.format == 'onnx' else check_torchscript
-    report = check(spec, args.out, checks)
+    if args.no_check:
+        checks = []
+    if args.format == 'onnx':
+        export_model(spec, inputs, args.out, dynamic=dynamic, dynamo=args.dynamo,
+                     opset=args.opset)
+        report = check_onnx(spec, args.out, checks)
+    else:
+        report = export_torchscript(spec, inputs, args.out, check_inputs=checks)
     failed = False
     runtime = 'onnxruntime' if args.format == 'onnx' else 'TorchScript'
     for r in report:

@@ -47,6 +47,7 @@ from .state_dict import (StateDictInfo, arch_differences, describe_state_dict, s
 __all__ = ['RELEASE_KINDS', 'RELEASE_TOOLBOX', 'detect_release', 'detect_release_file',
            'is_openmmlab2_checkpoint', 'convert_release',
            'convert_release_file', 'convert_release_checkpoint', 'convert_for_mmengine',
+           'check_mmengine_load',
            'backbone_arch', 'model_arch', 'check_same_arch',
            'infer_head_dim']
 
@@ -418,3 +419,39 @@ def convert_for_mmengine(ckpt: Any, filename: str) -> Any:
               'the fly. To keep a converted copy: python tools/model_converters/'
               f'uniformer_official2mm.py {filename} CONVERTED.pth', logger='current')
     return convert_release_checkpoint(ckpt, os.path.basename(str(filename)), kind=kind)
+
+
+def check_mmengine_load(model: nn.Module, checkpoint: Any) -> None:
+    """Refuse, before mmengine loads it, a checkpoint whose UniFormer is another architecture.
+
+    mmengine's loads (``load_from``, an inferencer's weights, ``Pretrained`` init of a
+    toolbox model) are not strict: a backbone of other depths or widths only logs missing
+    keys and size mismatches, and the run goes on with those weights random. For a model
+    with a UniFormer backbone and a file with ``backbone.*`` weights, the architectures are
+    compared first (:func:`check_same_arch`). Heads are left to mmengine: a head of another
+    class count is the usual fine-tuning case, and mmengine names it.
+
+    Args:
+        model (nn.Module): The model mmengine loads into (wrappers are looked through).
+        checkpoint: What mmengine's loader returned.
+
+    Raises:
+        ArchMismatchError: Naming the file's and the model's architecture.
+    """
+    if not isinstance(checkpoint, Mapping):
+        return
+    inner = model
+    while isinstance(getattr(inner, 'module', None), nn.Module):
+        inner = inner.module
+    if not isinstance(getattr(inner, 'backbone', None), nn.Module):
+        return
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state_dict, Mapping):
+        return
+    state_dict = {re.sub(r'^module\.', '', k): v for k, v in state_dict.items()}
+    if not any(k.startswith('backbone.') for k in state_dict) or \
+            not describe_state_dict(inner.backbone.state_dict()).depths:
+        return  # nothing for the backbone, or not a UniFormer model
+    meta = checkpoint.get('meta') if isinstance(checkpoint.get('meta'), Mapping) else None
+    source = (meta or {}).get('source') or 'the checkpoint'
+    check_same_arch(state_dict, inner, meta, source, f'the {type(inner).__name__}')

@@ -4,8 +4,8 @@
 * :func:`export_model` (ONNX) and :func:`export_torchscript` (``torch.jit.trace``) export
   the part of a built model that deploys on its own -- the image classifier (with its
   evaluation rule), the video recognizer (one clip), or the backbone alone for detectors,
-  segmentors and pose models -- with dynamic batch and input sizes, and :func:`check_onnx` /
-  :func:`check_torchscript` run the file against PyTorch. ``tools/deployment/export.py`` is
+  segmentors and pose models -- with dynamic batch and input sizes; :func:`check_onnx` and
+  ``export_torchscript(..., check_inputs=...)`` run the file against PyTorch. ``tools/deployment/export.py`` is
   the command line.
 * :func:`compile_model` turns a built model into its fast CPU inference form; ``tools/test.py
   --compile`` and the inference API use it.
@@ -13,9 +13,8 @@
 Nothing here imports onnx / onnxruntime until it is needed (``pip install uniformer_mm[deploy]``).
 """
 from .compile import compile_model, inference_options
-from .export import (ExportSpec, check_onnx, check_torchscript, example_inputs, export_model,
-                     export_spec, export_torchscript, run_onnxruntime, run_torchscript)
+from .export import (ExportSpec, check_onnx, example_inputs, export_model, export_spec,
+                     export_torchscript, run_onnxruntime)
 
 __all__ = ['compile_model', 'inference_options', 'ExportSpec', 'export_spec', 'example_inputs',
-           'export_model', 'run_onnxruntime', 'check_onnx', 'export_torchscript',
-           'run_torchscript', 'check_torchscript']
+           'export_model', 'run_onnxruntime', 'check_onnx', 'export_torchscript']

@@ -26,8 +26,7 @@ import torch
 import torch.nn as nn
 
 __all__ = ['ExportSpec', 'export_spec', 'default_shape', 'example_inputs', 'export_model',
-           'run_onnxruntime', 'check_onnx', 'max_difference', 'export_torchscript',
-           'run_torchscript', 'check_torchscript']
+           'run_onnxruntime', 'check_onnx', 'max_difference', 'export_torchscript']
 
 Tensor = torch.Tensor
 FAMILIES = ('classifier', 'recognizer', 'backbone')
@@ -332,17 +331,23 @@ def max_difference(outs: Sequence[Tensor], refs: Sequence[Tensor]) -> Tuple[floa
     return err, scale
 
 
-def export_torchscript(spec: ExportSpec, inputs: Tensor, out: str) -> str:
-    """Trace ``spec.module`` at ``inputs`` with :func:`torch.jit.trace` and save it to ``out``.
+def export_torchscript(spec: ExportSpec, inputs: Tensor, out: str,
+                       check_inputs: Sequence[Tensor] = ()
+                       ) -> List[Dict[str, Union[float, tuple]]]:
+    """Trace ``spec.module`` at ``inputs`` with :func:`torch.jit.trace`, save it to ``out``
+    and, for ``check_inputs``, compare the saved archive with PyTorch.
 
     Sizes are read from tensors inside the models (window padding, token selection, the light
     models' token counts), so the traced graph serves other batches and sizes as the ONNX one
-    does; :func:`check_torchscript` proves it on a second size. The export metadata (family,
-    outputs, preprocessing) is stored in the archive as ``extra/uniformer_mm.json``
+    does; a second size in ``check_inputs`` proves it. The export metadata (family, outputs,
+    preprocessing) is stored in the archive as ``extra/uniformer_mm.json``
     (``torch.jit.load(out, _extra_files={'uniformer_mm.json': ''})``).
 
+    The check reads back only the archive this call has just written: ``torch.jit.load`` runs
+    an archive's code by design, so uniformer_mm offers no loader of TorchScript files.
+
     Returns:
-        str: ``out``.
+        list[dict]: Per checked input, as :func:`check_onnx`.
     """
     import warnings
     with torch.no_grad(), warnings.catch_warnings():
@@ -350,13 +355,14 @@ def export_torchscript(spec: ExportSpec, inputs: Tensor, out: str) -> str:
         warnings.simplefilter('ignore', torch.jit.TracerWarning)
         traced = torch.jit.trace(spec.module.eval(), (inputs, ), check_trace=False)
     torch.jit.save(traced, out, _extra_files={'uniformer_mm.json': json.dumps(spec.metadata)})
-    return out
+    if not check_inputs:
+        return []
+    saved = torch.jit.load(out, map_location='cpu')
 
-
-def run_torchscript(path: str, inputs: Tensor) -> List[Tensor]:
-    """Run a saved TorchScript export on ``inputs``."""
-    with torch.no_grad():
-        return list(torch.jit.load(path, map_location='cpu')(inputs))
+    def run(x: Tensor) -> List[Tensor]:
+        with torch.no_grad():
+            return list(saved(x))
+    return _compare(spec, run, check_inputs)
 
 
 def _compare(spec: ExportSpec, run: Callable[[Tensor], List[Tensor]],
@@ -382,14 +388,3 @@ def check_onnx(spec: ExportSpec, path: str,
         magnitude) and ``relative`` (their ratio).
     """
     return _compare(spec, lambda x: run_onnxruntime(path, x), inputs)
-
-
-def check_torchscript(spec: ExportSpec, path: str,
-                      inputs: Sequence[Tensor]) -> List[Dict[str, Union[float, tuple]]]:
-    """:func:`check_onnx` for a TorchScript file of :func:`export_torchscript`."""
-    module = torch.jit.load(path, map_location='cpu')
-
-    def run(x: Tensor) -> List[Tensor]:
-        with torch.no_grad():
-            return list(module(x))
-    return _compare(spec, run, inputs)
