@@ -314,6 +314,22 @@ def test_config_trains_and_tests_one_step(path: Path) -> None:
     check_predictions(task, cfg, outputs)
 
 
+@pytest.mark.parametrize('path', CONFIGS + TEMPLATES,
+                         ids=CONFIG_IDS + [f'{p.parent.name}/{p.stem}' for p in TEMPLATES])
+def test_class_count_is_resolved_by_the_config_itself(path: Path) -> None:
+    """The configs carry their class count into every place that needs it themselves (head,
+    MixUp/CutMix, preprocessor): a toolbox's own train.py / mim reads them with plain
+    mmengine and never runs :func:`uniformer_mm.cli.check_config`. So what that function
+    would write is already there, and no two places disagree."""
+    from uniformer_mm.cli.checks import apply_num_classes, check_num_classes
+    cfg = load_config(path)
+    check_num_classes(cfg, splits=())  # raises naming every disagreeing key
+    resolved = copy.deepcopy(cfg)
+    apply_num_classes(resolved)
+    for key in ('model', 'data_preprocessor'):
+        assert resolved.get(key) == cfg.get(key), key
+
+
 @pytest.mark.parametrize('task', list(TASKS))
 def test_pipelines_build(task: str) -> None:
     """Every transform of every train / val / test / TTA pipeline builds in its toolbox (the

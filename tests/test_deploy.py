@@ -57,41 +57,29 @@ def _image_classifier(path: str) -> nn.Module:
     return model
 
 
-def _token_labeling(path: str) -> nn.Module:
-    return initialised(build('mmpretrain', dict(
-        type='uniformer_mm.TokenLabelClassifier',
-        backbone=dict(type='uniformer_mm.UniFormer', arch=dict(TINY, layer_scale='all'),
-                      init_cfg=pretrained(path)),
-        head=dict(type='uniformer_mm.TokenLabelClsHead', num_classes=10, in_channels=128,
-                  init_cfg=pretrained(path)))))
+def _whole_model(scope: str, model: str, backbone: str, arch: dict, head_key: str,
+                 head: str, **extra) -> Callable[[str], nn.Module]:
+    """Builder of a ``model`` whose backbone and head both load the official file through
+    their ``init_cfg`` (10 classes, 128 channels: the fixtures' tiny architectures)."""
+    def builder(path: str) -> nn.Module:
+        return initialised(build(scope, dict(
+            type=model, backbone=dict(type=backbone, arch=arch, init_cfg=pretrained(path)),
+            **{head_key: dict(type=head, num_classes=10, in_channels=128,
+                              init_cfg=pretrained(path))},
+            **extra)))
+    return builder
 
 
-def _light_classifier(path: str) -> nn.Module:
-    return initialised(build('mmpretrain', dict(
-        type='ImageClassifier',
-        backbone=dict(type='uniformer_mm.UniFormerLight', arch=LIGHT_TINY,
-                      init_cfg=pretrained(path)),
-        head=dict(type='uniformer_mm.LightClsHead', num_classes=10, in_channels=128,
-                  init_cfg=pretrained(path)))))
-
-
-def _recognizer(path: str) -> nn.Module:
-    return initialised(build('mmaction', dict(
-        type='Recognizer3D',
-        backbone=dict(type='uniformer_mm.UniFormer3D', arch=TINY, init_cfg=pretrained(path)),
-        cls_head=dict(type='uniformer_mm.UniFormerClsHead', num_classes=10, in_channels=128,
-                      init_cfg=pretrained(path)),
-        data_preprocessor=dict(type='ActionDataPreprocessor', format_shape='NCTHW'))))
-
-
-def _light_recognizer(path: str) -> nn.Module:
-    return initialised(build('mmaction', dict(
-        type='Recognizer3D',
-        backbone=dict(type='uniformer_mm.UniFormerLight3D', arch=LIGHT_TINY,
-                      init_cfg=pretrained(path)),
-        cls_head=dict(type='uniformer_mm.LightVideoHead', num_classes=10, in_channels=128,
-                      init_cfg=pretrained(path)),
-        data_preprocessor=dict(type='ActionDataPreprocessor', format_shape='NCTHW'))))
+_token_labeling = _whole_model('mmpretrain', 'uniformer_mm.TokenLabelClassifier',
+                               'uniformer_mm.UniFormer', dict(TINY, layer_scale='all'),
+                               'head', 'uniformer_mm.TokenLabelClsHead')
+_light_classifier = _whole_model('mmpretrain', 'ImageClassifier', 'uniformer_mm.UniFormerLight',
+                                 LIGHT_TINY, 'head', 'uniformer_mm.LightClsHead')
+_VIDEO = dict(data_preprocessor=dict(type='ActionDataPreprocessor', format_shape='NCTHW'))
+_recognizer = _whole_model('mmaction', 'Recognizer3D', 'uniformer_mm.UniFormer3D', TINY,
+                           'cls_head', 'uniformer_mm.UniFormerClsHead', **_VIDEO)
+_light_recognizer = _whole_model('mmaction', 'Recognizer3D', 'uniformer_mm.UniFormerLight3D',
+                                 LIGHT_TINY, 'cls_head', 'uniformer_mm.LightVideoHead', **_VIDEO)
 
 
 def _dense_backbone(path: str) -> nn.Module:
@@ -225,11 +213,17 @@ def cls_config(tmp_path: Path) -> Path:
     return cfg
 
 
+def export_official_cls_file(tmp_path: Path, path: str, out: Path, *args: str):
+    """``tools/deployment/export.py`` on the cls_tiny official file (``path``) with
+    :func:`cls_config`."""
+    return run_tool(['tools/deployment/export.py', str(cls_config(tmp_path)), path, '--out',
+                     str(out), *args])
+
+
 def test_export_tool_on_an_official_file(golden_case, tmp_path):
     path, x, (expected, ) = golden_case('cls_tiny')
     out = tmp_path / 'model.onnx'
-    r = run_tool(['tools/deployment/export.py', str(cls_config(tmp_path)), path, '--out',
-                  str(out), '--shape', '64', '96'])
+    r = export_official_cls_file(tmp_path, path, out, '--shape', '64', '96')
     assert r.returncode == 0, r.stderr[-3000:] + r.stdout[-3000:]
     lines = [ln for ln in r.stdout.splitlines() if 'max |onnxruntime - PyTorch|' in ln]
     assert len(lines) == 2 and all(ln.endswith('OK') for ln in lines), r.stdout
@@ -245,9 +239,8 @@ def test_export_tool_on_an_official_file(golden_case, tmp_path):
 
 def test_export_tool_fails_beyond_tolerance(golden_case, tmp_path):
     path, _, _ = golden_case('cls_tiny')
-    r = run_tool(['tools/deployment/export.py', str(cls_config(tmp_path)), path, '--out',
-                  str(tmp_path / 'm.onnx'), '--shape', '64', '64', '--static',
-                  '--tolerance', '0'])
+    r = export_official_cls_file(tmp_path, path, tmp_path / 'm.onnx', '--shape', '64', '64',
+                                 '--static', '--tolerance', '0')
     assert r.returncode == 1 and 'EXCEEDS --tolerance' in r.stdout, r.stdout + r.stderr
 
 

@@ -13,7 +13,7 @@ import os.path as osp
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import pytest
@@ -45,6 +45,32 @@ def derived(tmp_path: Path, template: str, body: str) -> str:
     path = tmp_path / ('tiny_' + osp.basename(template))
     path.write_text(f'_base_ = [{str(REPO / template)!r}]\n{body}')
     return str(path)
+
+
+def tiny_loaders(val_pipeline: str = 'test_pipeline', val_batch: int = 2) -> str:
+    """The derived configs' dataloaders: batches of 2, no workers, the bodies' pipelines."""
+    return f"""
+train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
+                        dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(batch_size={val_batch}, num_workers=0, persistent_workers=False,
+                      dataset=dict(pipeline={val_pipeline}))
+test_dataloader = val_dataloader
+"""
+
+
+def fine_tune_tiny(tmp_path: Path, template: str, body: str, fixture: str,
+                   options: List[str], loaders: Optional[Dict] = None,
+                   **fields) -> Tuple[str, str]:
+    """tools/train.py on ``template`` with a tiny model (``body``, formatted with the tiny
+    arch, the official-format file of the golden ``fixture`` and ``fields``) and
+    ``--cfg-options options``; must succeed. Returns the derived config and the log."""
+    body = body.format(tiny=dict(TINY, _delete_=True), ckpt=official_file(tmp_path, fixture),
+                       **fields)
+    cfg = derived(tmp_path, template, body + tiny_loaders(**(loaders or {})))
+    r = run_tool(['tools/train.py', cfg, '--work-dir', str(tmp_path / 'wd'), '--cfg-options',
+                  *options])
+    assert r.returncode == 0, r.stderr[-3000:]
+    return cfg, r.stdout + r.stderr
 
 
 def data_root_options(root: Path, splits=('train', 'val', 'test')) -> List[str]:
@@ -80,11 +106,6 @@ train_pipeline = [dict(t, scale=64) if t['type'] == 'RandomResizedCrop' else t
 test_pipeline = [dict(t, scale=73) if t['type'] == 'ResizeEdge'
                  else dict(t, crop_size=64) if t['type'] == 'CenterCrop' else t
                  for t in _base_.test_pipeline]
-train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                        dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                      dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
 train_cfg = dict(max_epochs=1)
 """
 
@@ -95,13 +116,9 @@ def test_cls_folder_template_fine_tunes_from_official_imagenet_weights(tmp_path)
     validation run, tools/test.py tests the result."""
     pytest.importorskip('mmpretrain')
     data = make_class_folders(tmp_path / 'data', ['a', 'b', 'c', 'd'])
-    cfg = derived(tmp_path, 'configs/cls/finetune_custom_folder.py',
-                  CLS_TINY.format(tiny=dict(TINY, _delete_=True), ckpt=official_file(tmp_path, 'cls_tiny')))
+    cfg, log = fine_tune_tiny(tmp_path, 'configs/cls/finetune_custom_folder.py', CLS_TINY,
+                              'cls_tiny', ['num_classes=4', *data_root_options(data)])
     wd = tmp_path / 'wd'
-    r = run_tool(['tools/train.py', cfg, '--work-dir', str(wd), '--cfg-options',
-                  'num_classes=4', *data_root_options(data)])
-    assert r.returncode == 0, r.stderr[-3000:]
-    log = r.stdout + r.stderr
     assert 'num_classes = 4: set model.head.num_classes (3 -> 4), ' \
            'data_preprocessor.num_classes (3 -> 4), val_evaluator.topk: (1, 5) -> (1,)' in log
     assert 'not loaded into the resized head(s)' in log
@@ -165,11 +182,6 @@ val_pipeline = [dict(t, clip_len=4) if t['type'] == 'SampleFrames'
                 else dict(t, scale=(-1, 64)) if t['type'] == 'Resize'
                 else dict(t, crop_size=64) if t['type'] == 'CenterCrop' else t
                 for t in _base_.val_pipeline]
-train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                        dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                      dataset=dict(pipeline=val_pipeline))
-test_dataloader = val_dataloader
 train_cfg = dict(max_epochs=1)
 """
 
@@ -185,12 +197,9 @@ def test_video_list_templates_fine_tune_from_official_weights(tmp_path, template
     Kinetics classifier (10 classes here) is left out, or ImageNet weights are inflated."""
     pytest.importorskip('mmaction')
     data = make_video_list(tmp_path / 'data', 2)
-    cfg = derived(tmp_path, template, VIDEO_TINY.format(
-        tiny=dict(TINY, _delete_=True), ckpt=official_file(tmp_path, fixture)))
-    r = run_tool(['tools/train.py', cfg, '--work-dir', str(tmp_path / 'wd'), '--cfg-options',
-                  'num_classes=2', *data_root_options(data)])
-    assert r.returncode == 0, r.stderr[-3000:]
-    log = r.stdout + r.stderr
+    _, log = fine_tune_tiny(tmp_path, template, VIDEO_TINY, fixture,
+                            ['num_classes=2', *data_root_options(data)],
+                            loaders=dict(val_pipeline='val_pipeline'))
     assert 'num_classes = 2: set model.cls_head.num_classes (3 -> 2), ' \
            'model.data_preprocessor.blending.augments[0].num_classes (3 -> 2), ' \
            'model.data_preprocessor.blending.augments[1].num_classes (3 -> 2)' in log
@@ -239,11 +248,6 @@ train_pipeline = [dict(t, scale=(96, 64)) if t['type'] == 'Resize' else t
                   for t in _base_.train_pipeline]
 test_pipeline = [dict(t, scale=(96, 64)) if t['type'] == 'Resize' else t
                  for t in _base_.test_pipeline]
-train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                        dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                      dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
 train_cfg = dict(max_epochs=1)
 val_evaluator = dict(ann_file={val_json!r})
 test_evaluator = val_evaluator
@@ -256,13 +260,9 @@ def test_det_coco_template_fine_tunes_from_official_imagenet_weights(tmp_path):
     pytest.importorskip('mmdet')
     classes = ['cat', 'dog', 'bird']
     data = make_coco_json(tmp_path / 'data', classes)
-    body = DET_TINY.format(tiny=dict(TINY, _delete_=True), ckpt=official_file(tmp_path, 'cls_tiny'),
-                           val_json=str(data / 'annotations' / 'val.json'))
-    cfg = derived(tmp_path, 'configs/det/finetune_custom_coco.py', body)
-    r = run_tool(['tools/train.py', cfg, '--work-dir', str(tmp_path / 'wd'), '--cfg-options',
-                  *data_root_options(data, ('train', 'val'))])
-    assert r.returncode == 0, r.stderr[-3000:]
-    log = r.stdout + r.stderr
+    cfg, log = fine_tune_tiny(tmp_path, 'configs/det/finetune_custom_coco.py', DET_TINY,
+                              'cls_tiny', data_root_options(data, ('train', 'val')),
+                              val_json=str(data / 'annotations' / 'val.json'))
     assert 'coco/bbox_mAP' in log and 'coco/segm_mAP' in log
     assert 'Loaded ' in log and 'tensors into UniFormer from' in log
     ckpt = torch.load(tmp_path / 'wd' / 'epoch_1.pth', weights_only=False)
@@ -288,11 +288,6 @@ train_pipeline = [dict(t, scale=(96, 64)) if t['type'] == 'RandomResize'
                   for t in _base_.train_pipeline]
 test_pipeline = [dict(t, scale=(96, 64)) if t['type'] == 'Resize' else t
                  for t in _base_.test_pipeline]
-train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                        dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False,
-                      dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
 train_cfg = dict(max_iters=2, val_interval=2)
 default_hooks = dict(checkpoint=dict(interval=2))
 """
@@ -314,12 +309,8 @@ def test_seg_template_fine_tunes_from_official_imagenet_weights(tmp_path):
             img[label == 1], img[label == 2] = (128, 64, 128), (0, 0, 142)
             cv2.imwrite(str(data / 'images' / split / f'{i}.jpg'), img)
             cv2.imwrite(str(data / 'annotations' / split / f'{i}.png'), label)
-    cfg = derived(tmp_path, 'configs/seg/finetune_custom_seg.py', SEG_TINY.format(
-        tiny=dict(TINY, _delete_=True), ckpt=official_file(tmp_path, 'cls_tiny')))
-    r = run_tool(['tools/train.py', cfg, '--work-dir', str(tmp_path / 'wd'), '--cfg-options',
-                  *data_root_options(data)])
-    assert r.returncode == 0, r.stderr[-3000:]
-    log = r.stdout + r.stderr
+    _, log = fine_tune_tiny(tmp_path, 'configs/seg/finetune_custom_seg.py', SEG_TINY,
+                            'cls_tiny', data_root_options(data), loaders=dict(val_batch=1))
     assert 'mIoU' in log and 'Loaded ' in log
     assert '| background |' in log  # class 0 is evaluated: no reduce_zero_label
 

@@ -105,6 +105,23 @@ def demo_summary(demo: str, src: str, config: str, ckpt: str, tmp_path: Path,
     return line
 
 
+def assert_class_scores_agree(reference: torch.Tensor, routes: Dict[str, torch.Tensor],
+                              names: List[str], demo_line: str, toolbox: str,
+                              score_kind: str = '') -> None:
+    """Every route's class scores are tools/test.py's (``reference``), and the demo prints its
+    top-1 (classification and video recognition; video scores say what they are,
+    ``score_kind``)."""
+    for route, scores in routes.items():
+        torch.testing.assert_close(scores, reference, atol=1e-5, rtol=1e-5,
+                                   msg=lambda m, r=route: f'{r}: {m}')
+    # Scores that differ in their first digits make the demo's printed top-1 a real check.
+    top = torch.topk(reference, 2).values
+    assert top[0] - top[1] > 0.01, top
+    best = int(reference.argmax())
+    assert f'{toolbox}: 1. {names[best]}: {float(reference[best]):.3f}{score_kind} ->' \
+        in demo_line
+
+
 @pytest.mark.parametrize('task_env', ['cls'], indirect=True)
 def test_classification_routes_agree(task_env, tmp_path):
     from mmpretrain.apis import ImageClassificationInferencer
@@ -119,16 +136,10 @@ def test_classification_routes_agree(task_env, tmp_path):
     api = apis.inference_model(model, img).pred_score
     toolbox = ImageClassificationInferencer(model=config, pretrained=ckpt, device='cpu')(
         img, return_datasamples=True)[0].pred_score
-    torch.testing.assert_close(api, reference, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(toolbox, reference, atol=1e-5, rtol=1e-5)
-    # Scores that differ in their first digits make the demo's printed top-1 a real check.
-    top = torch.topk(reference, 2).values
-    assert top[0] - top[1] > 0.01, top
-
-    names = apis.class_names(model.cfg)
-    best = int(reference.argmax())
-    line = demo_summary('image_demo.py', img, config, ckpt, tmp_path)
-    assert f'mmpretrain: 1. {names[best]}: {float(reference[best]):.3f} ->' in line
+    assert_class_scores_agree(reference, dict(api=api, inferencer=toolbox),
+                              apis.class_names(model.cfg),
+                              demo_summary('image_demo.py', img, config, ckpt, tmp_path),
+                              'mmpretrain')
 
 
 @pytest.mark.parametrize('task_env', ['det'], indirect=True)
@@ -234,17 +245,12 @@ def test_video_routes_agree(task_env, tmp_path):
     api = apis.inference_model(model, video).pred_score
     toolbox = ActionRecogInferencer(model=config, weights=ckpt, device='cpu')(
         video, return_datasamples=True)['predictions'][0].pred_score
-    torch.testing.assert_close(api, reference, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(toolbox, reference, atol=1e-5, rtol=1e-5)
-    top = torch.topk(reference, 2).values
-    assert top[0] - top[1] > 0.01, top
-
-    names = apis.class_names(cfg)
-    best = int(reference.argmax())
-    line = demo_summary('video_demo.py', video, config, ckpt, tmp_path)
     from uniformer_mm.engine.visualization import video_score_kind
-    kind = video_score_kind(cfg.model.cls_head.average_clips)
-    assert f'mmaction: 1. {names[best]}: {float(reference[best]):.3f} ({kind}) ->' in line
+    assert_class_scores_agree(reference, dict(api=api, inferencer=toolbox),
+                              apis.class_names(cfg),
+                              demo_summary('video_demo.py', video, config, ckpt, tmp_path),
+                              'mmaction',
+                              f' ({video_score_kind(cfg.model.cls_head.average_clips)})')
 
 
 def test_model_names_come_from_the_metafiles():

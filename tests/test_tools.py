@@ -485,7 +485,9 @@ def test_help_imports_neither_torch_nor_mmengine(tool):
 @pytest.mark.parametrize('tool', ['tools/train.py', 'tools/test.py'])
 def test_config_of_an_uninstalled_toolbox(tool):
     # mmdet made unimportable in the child process, as on a machine without it.
-    code = ('import runpy, sys; sys.modules["mmdet"] = None; sys.argv = sys.argv[1:]; '
+    # (the script's folder first on sys.path, as `python tools/x.py` has it)
+    code = ('import os, runpy, sys; sys.modules["mmdet"] = None; sys.argv = sys.argv[1:]; '
+            'sys.path.insert(0, os.path.dirname(sys.argv[0])); '
             'runpy.run_path(sys.argv[0], run_name="__main__")')
     args = [tool, 'configs/demo/det_mask_rcnn_uniformer_tiny_coco_demo.py']
     if tool.endswith('test.py'):

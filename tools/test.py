@@ -18,6 +18,9 @@ import argparse
 import json
 import os.path as osp
 
+# tools/_launch_flags.py: this script's folder is first on sys.path
+from _launch_flags import add_launch_flags
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     """Command-line options (the flags of the OpenMMLab toolboxes' test.py)."""
@@ -44,16 +47,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'OpenMMLab files in their meta["label_order"] (docs/labels.md)')
     parser.add_argument('--dst-labels', help='class order of the test data (default: the '
                         'config\'s label_order)')
-    # The launch flags of the toolboxes' scripts, declared here with plain argparse: parsing
-    # imports nothing heavy (uniformer_mm.cli.apply_launch_args reads them afterwards).
-    parser.add_argument('--cfg-options', nargs='+', action='extend', metavar='KEY=VALUE',
-                        help='override config settings (mmengine DictAction syntax), e.g. '
-                        'train_dataloader.batch_size=4')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    # torch.distributed.launch passes --local-rank (torch>=2) or --local_rank
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
-                        help=argparse.SUPPRESS)
+    add_launch_flags(parser)  # --cfg-options, --launcher, --local-rank
     return parser.parse_args(argv)
 
 

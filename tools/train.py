@@ -9,6 +9,9 @@ Examples::
 """
 import argparse
 
+# tools/_launch_flags.py: this script's folder is first on sys.path
+from _launch_flags import add_launch_flags
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     """Command-line options (the same flags as the OpenMMLab toolboxes' train.py)."""
@@ -21,16 +24,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the LR by (total batch) / auto_scale_lr.base_batch_size')
-    # The launch flags of the toolboxes' scripts, declared here with plain argparse: parsing
-    # imports nothing heavy (uniformer_mm.cli.apply_launch_args reads them afterwards).
-    parser.add_argument('--cfg-options', nargs='+', action='extend', metavar='KEY=VALUE',
-                        help='override config settings (mmengine DictAction syntax), e.g. '
-                        'train_dataloader.batch_size=4')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    # torch.distributed.launch passes --local-rank (torch>=2) or --local_rank
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
-                        help=argparse.SUPPRESS)
+    add_launch_flags(parser)  # --cfg-options, --launcher, --local-rank
     return parser.parse_args(argv)
 
 

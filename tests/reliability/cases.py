@@ -157,7 +157,12 @@ def _tool(relpath: str) -> Any:
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, osp.join(ROOT, relpath))
         module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        # as for a script run by Python: its folder first on sys.path (tools/_launch_flags.py)
+        sys.path.insert(0, osp.dirname(osp.join(ROOT, relpath)))
+        try:
+            spec.loader.exec_module(module)  # type: ignore[union-attr]
+        finally:
+            sys.path.pop(0)
         sys.modules[name] = module
     return sys.modules[name]
 
