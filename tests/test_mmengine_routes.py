@@ -175,3 +175,11 @@ def test_load_from_another_architecture_stops_the_run(tmp_path, demo_data, monke
         with pytest.raises(ArchMismatchError, match='depths'):
             runner.train()
         assert runner.iter == 0
+
+
+def test_init_model_applies_a_top_level_num_classes(tmp_path):
+    """``init_model(..., cfg_options={'num_classes': N})`` sizes the head like the tools."""
+    pytest.importorskip('mmpretrain')
+    from uniformer_mm import apis
+    model = apis.init_model(str(golden_cls_config(tmp_path)), cfg_options={'num_classes': 3})
+    assert model.head.fc.out_features == 3

@@ -133,7 +133,9 @@ def init_model(config_or_name: str, checkpoint: Optional[str] = None, device: st
             file stem, e.g. ``'uniformer_s_in1k'``).
         checkpoint (str, optional): Weights to load.
         device (str): ``'cpu'``, ``'cuda'``, ``'cuda:1'``, ...
-        cfg_options (dict, optional): Config overrides (``--cfg-options`` as a dict).
+        cfg_options (dict, optional): Config overrides (``--cfg-options`` as a dict); a
+            top-level ``num_classes`` is written into every place that takes the class count
+            (:func:`uniformer_mm.cli.checks.apply_num_classes`).
         compile (bool): The fast inference mode (``tools/test.py --compile``): backbone and
             neck compiled with inductor, weights frozen
             (:func:`uniformer_mm.deploy.compile_model`). The first call of each input size
@@ -149,8 +151,12 @@ def init_model(config_or_name: str, checkpoint: Optional[str] = None, device: st
 
     from uniformer_mm.checkpoint import load_checkpoint_file
 
+    from uniformer_mm.cli.checks import apply_num_classes
     config = resolve_config(config_or_name)
     cfg = load_config(config, cfg_options)
+    # A top-level num_classes (e.g. cfg_options={'num_classes': 3}) reaches the head, the
+    # preprocessor and the batch augmentations, as in tools/train.py and tools/test.py.
+    apply_num_classes(cfg)
     scope = toolbox_of(cfg)
     # Pretrained backbone files of the config are not needed: the checkpoint replaces them.
     if isinstance(cfg.model.get('backbone'), dict):
