@@ -54,7 +54,8 @@ KNOWN_NOISE = ('pkg_resources is deprecated', '"FileClient" will be deprecated',
                '"HardDiskBackend" is the alias', 'Because batch augmentations are enabled',
                'paramwise_options --', '``build_loss`` would be deprecated',
                '`broadcast_buffers` is deprecated', 'A matched config file',
-               'LocalVisBackend', 'The draw is False', 'The prefix is not set in metric')
+               'Failed to add <class', 'The draw is False', 'The prefix is not set in metric',
+               '`reduce_zero_label` will be deprecated', '``avg_non_ignore`` is False')
 
 
 def assert_quiet(r: subprocess.CompletedProcess) -> None:
@@ -79,7 +80,11 @@ notes = [('pkg_resources is deprecated as an API.', UserWarning),
          ("Failed to add <class 'mmengine.visualization.vis_backend.LocalVisBackend'>, please "
           'provide the `save_dir` argument.', UserWarning),
          ('The draw is False, it means that the hook for visualization will not take effect.',
-          UserWarning)]
+          UserWarning),
+         ('`reduce_zero_label` will be deprecated, if you would like to ignore the zero label, '
+          'please set `reduce_zero_label=True` when dataset initialized', UserWarning),
+         ('Default ``avg_non_ignore`` is False, if you would like to ignore the certain label '
+          'and average loss over non-ignore labels, ...', UserWarning)]
 def emit(tag):
     for text, category in notes:
         warnings.warn(f'{text} [{tag}]', category)
@@ -95,7 +100,7 @@ emit('after')
     r = run_tool([], code=code)
     assert r.returncode == 0, r.stderr
     out = r.stdout + r.stderr
-    assert out.count('[before]') == 8, out
+    assert out.count('[before]') == 10, out
     assert out.count('[after]') == 1 and 'a warning of the user [after]' in out, out
 
 

@@ -34,6 +34,12 @@ KNOWN_WARNINGS: Tuple[Tuple[str, type], ...] = (
     # mmseg's SegVisualizationHook, in every mmseg default_runtime, during training (tools/
     # test.py --show-dir turns drawing on)
     (r'The draw is False, it means that the hook for visualization', UserWarning),
+    # mmseg's ADE20K pipelines (its own configs and ours, as the official recipe) name
+    # reduce_zero_label in LoadAnnotations, with the dataset's value
+    (r'`reduce_zero_label` will be deprecated', UserWarning),
+    # the official segmentation recipes average the loss as mmseg's default does (changing
+    # it changes the numbers the configs reproduce)
+    (r'Default ``avg_non_ignore`` is False', UserWarning),
 )
 
 #: mmengine log lines, by the start of their message.
