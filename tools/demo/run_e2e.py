@@ -51,30 +51,30 @@ PY = sys.executable
 #: (relative to the data root) and what its drawing must show; the toolbox metric(s) with the
 #: value the run must reach on the held-out split to count as learned; and the shortened run
 #: of ``--quick`` (iterations, and the value that is clearly above chance:
-#: see ``chance`` for what a model that learned nothing scores); ``cost``: its seconds on 2
-#: cores (measured; the longest tasks start first).
+#: see ``chance`` for what a model that learned nothing scores); ``cost``: the CPU seconds
+#: of its steps (measured; the longest tasks start first).
 TASKS: Dict[str, dict] = {
-    'cls': dict(config='configs/demo/cls_uniformer_tiny_shapes.py', iters=80, cost=55,
+    'cls': dict(config='configs/demo/cls_uniformer_tiny_shapes.py', iters=80, cost=41,
                 sample='cls/val/red_disk/val_0_000.png', expect='red_disk',
                 metrics={'accuracy/top1': 90.0}, chance='25 (4 classes)',
                 quick=dict(iters=30, above={'accuracy/top1': 50.0})),
     'det': dict(config='configs/demo/det_mask_rcnn_uniformer_tiny_coco_demo.py', iters=240,
-                cost=130,
+                cost=101,
                 # a person and two balls apart (in 001001 a ball covers the torso, and this
                 # small model then also scores the upper body alone >= 0.5: mAP counts that)
                 sample='coco/val/001009.jpg', expect='objects',
                 metrics={'coco/bbox_mAP': 0.5, 'coco/segm_mAP': 0.5}, chance='0',
                 quick=dict(iters=60, above={'coco/bbox_mAP': 0.05, 'coco/segm_mAP': 0.05})),
-    'seg': dict(config='configs/demo/seg_fpn_uniformer_tiny_ade_demo.py', iters=400, cost=60,
+    'seg': dict(config='configs/demo/seg_fpn_uniformer_tiny_ade_demo.py', iters=400, cost=70,
                 sample='ade/images/validation/ADE_validation_00000000.jpg',
                 expect='classes', metrics={'mIoU': 70.0},
                 chance='~30 (everything "ground")',
                 quick=dict(iters=60, above={'mIoU': 40.0})),
-    'pose': dict(config='configs/demo/pose_uniformer_tiny_coco_demo.py', iters=200, cost=75,
+    'pose': dict(config='configs/demo/pose_uniformer_tiny_coco_demo.py', iters=200, cost=77,
                  sample='coco/val/001001.jpg', expect=None, metrics={'coco/AP': 0.5},
                  chance='0', quick=dict(iters=40, above={'coco/AP': 0.05})),
     'video': dict(config='configs/demo/video_uniformer_tiny_kinetics_demo.py', iters=120,
-                  cost=100,
+                  cost=65,
                   sample='kinetics/videos_val/move_up_0003.mp4', expect='move_up',
                   metrics={'acc/top1': 0.9}, chance='0.25 (4 classes)',
                   # the whole schedule: stopped earlier, at a high lr, the BatchNorm
@@ -416,13 +416,15 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument('--tasks', nargs='+', choices=list(TASKS), default=list(TASKS))
     parser.add_argument('--no-dist', action='store_true', help='skip the distributed check')
     parser.add_argument('--jobs', type=int, default=0,
-                        help='tasks run at a time (default: the number of CPU cores this '
+                        help='tasks run at a time (default 0: the number of CPU cores this '
                         'process may use; each step is one single-threaded process)')
     parser.add_argument('--quick', action='store_true',
                         help='CI: one short training run per task with validation at its end '
                         '(no resume, test, drawings or distributed check); passes if the loss '
                         'falls and the metric is clearly above chance')
     args = parser.parse_args(argv)
+    if args.jobs < 0:
+        parser.error(f'--jobs {args.jobs}: give a positive number (0: one per CPU core)')
 
     work = osp.abspath(args.work_dir)
     data, logs = osp.join(work, 'data'), osp.join(work, 'logs')
