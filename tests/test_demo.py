@@ -66,3 +66,50 @@ def test_loss_trend_needs_enough_points():
     assert run_e2e.loss_trend([4., 2., 3., 1., 1.]) == (3., 1.)
     with pytest.raises(ValueError, match='too few'):
         run_e2e.loss_trend([1., 0.5])
+
+
+def test_parallel_runner_stops_at_a_failure_and_times_every_item():
+    import threading
+    seen, lock = [], threading.Lock()
+
+    def item(name, fail=False):
+        def fn():
+            with lock:
+                seen.append(name)
+            if fail:
+                raise run_e2e.DemoFailure(f'FAILED: {name}')
+            return name.upper()
+        return fn
+
+    results, seconds = run_e2e.run_parallel([('a', item('a')), ('b', item('b'))], jobs=2)
+    assert results == {'a': 'A', 'b': 'B'} and set(seconds) == {'a', 'b'}
+    seen.clear()
+    with pytest.raises(run_e2e.DemoFailure, match='FAILED: a'):
+        run_e2e.run_parallel([('a', item('a', fail=True)), ('b', item('b')),
+                              ('c', item('c'))], jobs=1)
+    assert seen == ['a']  # nothing started after the failure
+
+
+def test_timing_table_shows_every_step():
+    steps = {'cls-1-train': (11.0, 9.0), 'cls-2-resume': (12.0, 10.0), 'cls-3-test': (3.0, 2.0),
+             'cls-4-demo': (2.0, 1.0), 'dist-1-two-processes': (9.0, 15.0),
+             'dist-2-one-process': (5.0, 4.0)}
+    for name, (wall, cpu) in steps.items():
+        run_e2e.STEP_SECONDS[name], run_e2e.STEP_CPU[name] = wall, cpu
+    try:
+        text = run_e2e.timing_table(['cls'], {'cls': 28.0, 'dist': 14.0}, quick=False,
+                                    dist=True)
+    finally:
+        run_e2e.STEP_SECONDS.clear()
+        run_e2e.STEP_CPU.clear()
+    row = next(ln for ln in text.splitlines() if ln.startswith('cls'))
+    assert row.split()[1:] == ['11.0', '(9)', '12.0', '(10)', '3.0', '(2)', '2.0', '(1)', '28.0']
+    assert '2 processes 9.0 (15), 1 process 5.0 (4)' in text
+
+
+def test_cpu_time_of_a_step():
+    proc = subprocess.Popen([sys.executable, '-c', 'sum(i * i for i in range(3_000_000))'])
+    code, cpu = run_e2e.wait_with_cpu_time(proc)
+    assert code == 0 and 0.05 < cpu < 60
+    proc = subprocess.Popen([sys.executable, '-c', 'raise SystemExit(3)'])
+    assert run_e2e.wait_with_cpu_time(proc)[0] == 3

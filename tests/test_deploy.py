@@ -228,6 +228,8 @@ def test_export_tool_on_an_official_file(golden_case, tmp_path):
     lines = [ln for ln in r.stdout.splitlines() if 'max |onnxruntime - PyTorch|' in ln]
     assert len(lines) == 2 and all(ln.endswith('OK') for ln in lines), r.stdout
     assert '(2, 3, 64, 96)' in lines[0] and '(3, 3, 104, 72)' in lines[1]
+    # a clean console (issue 16): no third-party deprecation the user cannot act on
+    assert 'pkg_resources is deprecated' not in r.stdout + r.stderr, r.stderr
     # The file holds the official model: its logits on the fixture's input.
     assert max_rel_err(run_onnxruntime(str(out), x)[0], expected) < 1e-4
     import onnx

@@ -52,13 +52,56 @@ def run_tool(args: List[str], env: Optional[Dict[str, str]] = None, code: Option
 #: Third-party messages the user cannot act on, which the tools filter (uniformer_mm.cli.console).
 KNOWN_NOISE = ('pkg_resources is deprecated', '"FileClient" will be deprecated',
                '"HardDiskBackend" is the alias', 'Because batch augmentations are enabled',
-               'paramwise_options --')
+               'paramwise_options --', '``build_loss`` would be deprecated',
+               '`broadcast_buffers` is deprecated', 'A matched config file',
+               'Failed to add <class', 'The draw is False', 'The prefix is not set in metric',
+               '`reduce_zero_label` will be deprecated', '``avg_non_ignore`` is False')
 
 
 def assert_quiet(r: subprocess.CompletedProcess) -> None:
     """None of :data:`KNOWN_NOISE` in a tool's output."""
     printed = [n for n in KNOWN_NOISE if n in r.stdout + r.stderr]
     assert not printed, printed
+
+
+def test_known_messages_are_filtered_in_the_tools_only():
+    """The toolboxes' notes about their own internals (as they print them) disappear once a
+    tool called quiet_known_messages; before that, and any other warning, they stay."""
+    code = r"""
+import logging, warnings
+warnings.simplefilter('always')
+from mmengine.logging import MMLogger, print_log
+notes = [('pkg_resources is deprecated as an API.', UserWarning),
+         ('``build_loss`` would be deprecated soon, please use ...', UserWarning),
+         ('`broadcast_buffers` is deprecated. Use `forward_sync_buffers` instead.',
+          FutureWarning),
+         ('The metainfo config file "configs/_base_/datasets/coco.py" does not exist. A matched '
+          'config file "/x/coco.py" will be used instead.', UserWarning),
+         ("Failed to add <class 'mmengine.visualization.vis_backend.LocalVisBackend'>, please "
+          'provide the `save_dir` argument.', UserWarning),
+         ('The draw is False, it means that the hook for visualization will not take effect.',
+          UserWarning),
+         ('`reduce_zero_label` will be deprecated, if you would like to ignore the zero label, '
+          'please set `reduce_zero_label=True` when dataset initialized', UserWarning),
+         ('Default ``avg_non_ignore`` is False, if you would like to ignore the certain label '
+          'and average loss over non-ignore labels, ...', UserWarning)]
+def emit(tag):
+    for text, category in notes:
+        warnings.warn(f'{text} [{tag}]', category)
+    warnings.warn(f'a warning of the user [{tag}]', UserWarning)
+    print_log(f'The prefix is not set in metric class DumpResults. [{tag}]',
+              logger='current', level=logging.WARNING)
+emit('before')
+from uniformer_mm.cli import quiet_known_messages
+quiet_known_messages()
+MMLogger.get_instance('run')  # a runner's logger, made afterwards
+emit('after')
+"""
+    r = run_tool([], code=code)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout + r.stderr
+    assert out.count('[before]') == 10, out
+    assert out.count('[after]') == 1 and 'a warning of the user [after]' in out, out
 
 
 def convert(src: str, dst: str, *extra: str) -> None:

@@ -45,7 +45,8 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=10),
     dict(type='CosineAnnealingLR', by_epoch=False, begin=10, end=iters, eta_min=4e-5),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_interval=iters)
+# val_begin: make demo's first half sets it past the end (no validation before its stop)
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=iters, val_begin=1, val_interval=iters)
 val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=16)

@@ -80,7 +80,9 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=4, num_workers=0, persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # InfiniteSampler: over a DefaultSampler, mmengine's IterBasedTrainLoop sleeps 2 s each
+    # time it restarts the data (every 40 iterations here, also while --resume skips them)
+    sampler=dict(type='InfiniteSampler', shuffle=True),
     batch_sampler=dict(type='AspectRatioBatchSampler'),
     dataset=dict(type='CocoDataset', data_root=data_root, metainfo=dict(classes=classes),
                  ann_file='annotations/instances_train.json', data_prefix=dict(img='train/'),

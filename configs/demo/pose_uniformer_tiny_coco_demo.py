@@ -40,7 +40,9 @@ val_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=16, num_workers=0, persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # InfiniteSampler: over a DefaultSampler, mmengine's IterBasedTrainLoop sleeps 2 s each
+    # time it restarts the data (every 10 iterations here, also while --resume skips them)
+    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root, data_mode=data_mode,
                  ann_file='annotations/person_keypoints_train.json',
                  data_prefix=dict(img='train/'), pipeline=train_pipeline))
@@ -64,7 +66,9 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', by_epoch=False, begin=20, end=iters, eta_min=4e-5),
 ]
 # mmpose's default_runtime sets train_cfg=dict(by_epoch=True); replace it.
-train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=iters, val_interval=iters)
+# (val_begin: make demo's first half sets it past the end: no validation before its stop)
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=iters, val_begin=1,
+                 val_interval=iters)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 auto_scale_lr = dict(base_batch_size=16)

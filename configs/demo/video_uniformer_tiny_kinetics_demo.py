@@ -39,7 +39,9 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=8, num_workers=0, persistent_workers=False,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    # InfiniteSampler: over a DefaultSampler, mmengine's IterBasedTrainLoop sleeps 2 s each
+    # time it restarts the data (every 16 iterations here, also while --resume skips them)
+    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(type='VideoDataset', ann_file=data_root + 'kinetics_train_list_videos.txt',
                  data_prefix=dict(video=data_root + 'videos_train'), pipeline=train_pipeline))
 val_dataloader = dict(

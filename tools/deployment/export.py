@@ -107,6 +107,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     args = parse_args(argv)
     import uniformer_mm  # noqa: F401  (runtime fixes; registries)
     from uniformer_mm import apis, cli
+    cli.quiet_known_messages()
     from uniformer_mm.deploy import (check_onnx, example_inputs, export_model, export_spec,
                                      export_torchscript)
     from uniformer_mm.deploy.export import default_shape
