@@ -38,12 +38,22 @@ import os.path as osp
 from collections import OrderedDict
 from typing import Dict, List, Optional
 
-import torch
+
+def _release_kinds() -> Dict[str, str]:
+    """``RELEASE_KINDS``, read by path: importing any module of the package imports torch,
+    which would make ``--help`` take seconds."""
+    import importlib.util
+    path = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..', 'uniformer_mm',
+                    'checkpoint', 'release_kinds.py')
+    spec = importlib.util.spec_from_file_location('_uniformer_mm_release_kinds', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module.RELEASE_KINDS
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    """Command-line options."""
-    from uniformer_mm.checkpoint.release import RELEASE_KINDS
+    """Command-line options (parsed before torch is imported)."""
+    RELEASE_KINDS = _release_kinds()
     kinds = '; '.join(f'{k}: {v}' for k, v in RELEASE_KINDS.items())
     parser = argparse.ArgumentParser(
         description='Convert an official UniFormer checkpoint to OpenMMLab 2.0',
@@ -161,6 +171,8 @@ def fit_to_config(ckpt: Dict, config: str, cfg_options: Optional[List[str]] = No
 def main(argv=None) -> None:
     """Convert SRC to DST (see the module docstring)."""
     args = parse_args(argv)
+    import torch
+
     from uniformer_mm import apis, cli  # after parsing: --help stays fast
     cli.quiet_known_messages()
     from uniformer_mm.checkpoint import HEAD_DIM_TRAP, CheckpointError

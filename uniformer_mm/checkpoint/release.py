@@ -41,6 +41,7 @@ from .io import CheckpointError, load_checkpoint_file
 from .labels import LABEL_ORDERS, LabelSpec, apply_label_order, read_labels
 from .loading import ArchMismatchError
 from .protocol import backbone_of, protocol_of
+from .release_kinds import RELEASE_KINDS, RELEASE_TOOLBOX
 from .state_dict import (StateDictInfo, arch_differences, describe_state_dict, strip_prefix,
                          unwrap_state_dict)
 
@@ -53,26 +54,6 @@ __all__ = ['RELEASE_KINDS', 'RELEASE_TOOLBOX', 'detect_release', 'detect_release
 
 StateDict = 'OrderedDict[str, torch.Tensor]'
 
-#: Release kind -> what it is (for messages and ``--help``).
-RELEASE_KINDS: Dict[str, str] = {
-    'image': 'ImageNet classification (DeiT main.py, {"model": ...})',
-    'image_tl': 'ImageNet token labeling (timm CheckpointSaver, {"state_dict": ...}, aux_head)',
-    'image_light': 'ImageNet light / hourglass classification (main_light.py)',
-    'video': 'video classification (SlowFast, {"model_state": ...})',
-    'video_light': 'light video classification (SlowFast, {"model_state": ...})',
-    'backbone': 'a bare backbone state_dict (no classifier)',
-    'mmdet': 'COCO detection / instance segmentation (mmdet 2.11, EpochBasedRunnerAmp)',
-    'mmseg': 'ADE20K segmentation (mmseg 0.13 UperNet or PVT-style semantic FPN)',
-    'mmpose': 'COCO top-down pose (mmpose 0.16 TopDown + TopDownSimpleHead)',
-    'mm': 'a model already in the OpenMMLab 2.0 layout (backbone.* keys: converted, trained '
-          'with an mmengine Runner, or a dense release holding the backbone only)',
-}
-#: Release kind -> the 2.0 toolbox (default_scope) whose model layout it converts to.
-RELEASE_TOOLBOX: Dict[str, Optional[str]] = {
-    'image': 'mmpretrain', 'image_tl': 'mmpretrain', 'image_light': 'mmpretrain',
-    'video': 'mmaction', 'video_light': 'mmaction', 'backbone': None, 'mmdet': 'mmdet',
-    'mmseg': 'mmseg', 'mmpose': 'mmpose', 'mm': None,
-}
 #: Official ImageNet-1k classifier releases.
 IMAGENET_KINDS = ('image', 'image_tl', 'image_light')
 # Top-level module names of the 1.x/0.x dense models.
