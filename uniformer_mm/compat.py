@@ -165,7 +165,22 @@ def _arch_checked(load: Callable) -> Callable:
     return wrapped
 
 
-class _ModuleAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+class _OneModuleFinder(importlib.abc.MetaPathFinder):
+    """An import hook concerned with the one module :attr:`name`."""
+
+    name: str
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None
+                  ) -> Optional[importlib.machinery.ModuleSpec]:
+        """:meth:`_spec` for :attr:`name`; None (not this hook's business) for others."""
+        return self._spec(fullname, path, target) if fullname == self.name else None
+
+    def _spec(self, fullname: str, path: Any, target: Any
+              ) -> Optional[importlib.machinery.ModuleSpec]:
+        raise NotImplementedError
+
+
+class _ModuleAlias(_OneModuleFinder, importlib.abc.Loader):
     """Import hook serving module ``name`` as a copy of the names of module ``target``.
 
     It sits at the end of :data:`sys.meta_path`, so it is asked only when no other finder
@@ -176,11 +191,8 @@ class _ModuleAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         self.name = name
         self.target = target
 
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None
-                  ) -> Optional[importlib.machinery.ModuleSpec]:
-        """A spec for :attr:`name` only."""
-        if fullname != self.name:
-            return None
+    def _spec(self, fullname: str, path: Any, target: Any
+              ) -> Optional[importlib.machinery.ModuleSpec]:
         return importlib.util.spec_from_loader(fullname, self)
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> Optional[types.ModuleType]:
@@ -194,7 +206,7 @@ class _ModuleAlias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
                                 if not (k.startswith('__') and k.endswith('__'))})
 
 
-class _RunAfterImport(importlib.abc.MetaPathFinder):
+class _RunAfterImport(_OneModuleFinder):
     """Import hook calling ``callback(module)`` once module ``name`` has been executed.
 
     It sits first in :data:`sys.meta_path` but finds nothing itself: it asks the other
@@ -205,11 +217,9 @@ class _RunAfterImport(importlib.abc.MetaPathFinder):
         self.name = name
         self.callback = callback
 
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None
-                  ) -> Optional[importlib.machinery.ModuleSpec]:
-        """The real spec of :attr:`name`, its loader wrapped; None for other modules."""
-        if fullname != self.name:
-            return None
+    def _spec(self, fullname: str, path: Any, target: Any
+              ) -> Optional[importlib.machinery.ModuleSpec]:
+        # The real spec of the module, its loader wrapped.
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, 'find_spec'):
                 continue
