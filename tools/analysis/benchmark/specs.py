@@ -195,6 +195,9 @@ class PreparedCase:
                 from uniformer_mm.deploy import inference_options
                 options = inference_options(freezing=True)
             self.fn = torch.compile(model, fullgraph=True, backend=v.compile, options=options)
+            if v.freezing:
+                from uniformer_mm.deploy import with_freezing
+                self.fn = with_freezing(self.fn)  # the option alone freezes nothing
         else:
             self.fn = model
 
