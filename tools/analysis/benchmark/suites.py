@@ -222,7 +222,7 @@ DEPLOY_VARIANTS = (Variant(), Variant(compile='inductor', freezing=True),
                    Variant(runtime='onnxruntime'))
 
 
-def deploy_suite(repeats: int = 3) -> List[Group]:
+def deploy_suite(repeats: int = 5) -> List[Group]:
     """The fast inference modes per family: eager fp32, compiled with inductor weight freezing
     (``tools/test.py --compile``) and onnxruntime on the exported ONNX graph.
 
