@@ -11,7 +11,8 @@ from .specs import ModelSpec
 
 __all__ = [
     'build_model', 'randomize_batchnorm_', 'spread_attention_',
-    'use_explicit_softmax_attention', 'use_official_layout', 'to_channels_last_', 'build_spec', 'VIDEO_ARCHS',
+    'use_explicit_softmax_attention', 'use_official_layout', 'to_channels_last_', 'build_spec',
+    'VIDEO_ARCHS',
     'mmaction_uniformer_kwargs', 'build_mmaction_pair', 'set_layernorm_eps',
     'restore_layernorm_eps', 'output_difference'
 ]

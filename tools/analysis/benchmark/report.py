@@ -54,6 +54,9 @@ def _md_group(group: dict) -> List[str]:
             (f' +{v["compile"]}' if v['compile'] else '') + \
             (' freezing' if v.get('freezing') else '') + \
             (f' +{v["runtime"]}' if v.get('runtime', 'torch') != 'torch' else '')
+        if v.get('runtime', 'torch') != 'torch':
+            # onnxruntime allocates outside torch: there is no torch peak to show
+            c = dict(c, torch_peak_mb=None, rel_memory=None)
         lo = c['batch'] / c['max_s'] if 'max_s' in c else None
         hi = c['batch'] / c['min_s'] if 'min_s' in c else None
         row = [label, inp, tag, fmt(c.get('gflops'), '.2f'), fmt(c.get('params_m'), '.1f'),

@@ -236,7 +236,8 @@ def run_group(group: Group, verbose: bool = True, flops: bool = True,
         # One profiled pass gives the peak and, for the cases asked for, the operator table
         # (recording allocations and shapes adds little to the operators' times).
         prof = profile_ops(p, memory=True, shapes=wanted)
-        peak = peak_from_profile(prof)
+        # (onnxruntime allocates outside torch: the profiler sees none of its memory)
+        peak = peak_from_profile(prof) if v.runtime == 'torch' else None
         entries[name]['torch_peak_mb'] = round(peak / MB, 1) if peak is not None else None
         if wanted:
             entries[name]['profile'] = dict(table=profile_table(prof), top=top_ops(prof),
