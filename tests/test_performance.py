@@ -172,6 +172,45 @@ def test_explicit_softmax_reference_matches_fused_attention(name):
         assert_same(ref_model(x), model(x), 1e-5)
 
 
+def test_official_layout_reference_keeps_values_and_channels_first_maps():
+    """The official-equivalent model of the speed target: the official code's memory layout
+    (contiguous channels-first maps after each patch embedding), same outputs as ours."""
+    model, x = build('2d_global')
+    ref_model = copy.deepcopy(model)
+    assert bm.use_official_layout(ref_model) == 4
+    layouts = {}
+
+    def record(name):
+        return lambda m, a, out: layouts.__setitem__(name, out.is_contiguous())
+    model.patch_embed2.register_forward_hook(record('ours'))
+    ref_model.patch_embed2.register_forward_hook(record('official'))
+    with torch.no_grad():
+        assert_same(ref_model(x), model(x), 1e-5)
+    assert layouts == dict(ours=False, official=True)  # ours stays channels-last
+
+
+def test_op_families_of_a_profile():
+    """What-bounds-it shares: depthwise convolutions told from the others by their weight,
+    GEMMs and fused attention recognised, the shares adding up to 1."""
+    assert bm.op_family('aten::mkldnn_convolution', [[1, 64, 8, 8], [64, 1, 5, 5], [64]]) == \
+        'depthwise conv'
+    assert bm.op_family('mkldnn::_convolution_pointwise_',
+                        [[1, 64, 8, 8], [1, 64, 8, 8], [64, 1, 3, 3, 3], [64]]) == \
+        'depthwise conv'
+    assert bm.op_family('aten::mkldnn_convolution', [[1, 64, 8, 8], [64, 64, 1, 1]]) == \
+        'other conv'
+    assert bm.op_family('mkl::_mkl_linear') == bm.op_family('aten::addmm') == 'linear GEMM'
+    assert bm.op_family('aten::_scaled_dot_product_flash_attention_for_cpu') == 'attention'
+    model, x = build('2d_global')
+    with torch.no_grad():
+        fam = bm.family_breakdown(bm.profile_ops(lambda: model(x), shapes=True))
+    shares = {k: v['share'] for k, v in fam['families'].items()}
+    assert set(shares) == set(bm.OP_FAMILIES) and sum(shares.values()) == pytest.approx(1, 1e-3)
+    for name in ('linear GEMM', 'attention', 'depthwise conv', 'other conv'):
+        assert shares[name] > 0, shares
+    assert 0 < fam['extern_share'] < 1
+
+
 def test_torch_peak_memory_is_exact():
     n = 2 * 2**20  # 8 MiB of float32
 
@@ -268,6 +307,7 @@ def test_run_group_report_markdown_and_chart(tmp_path):
     base = by['tiny @384x384 fp32']
     assert base['rel_throughput'] == 1 and base['rel_memory'] == 1
     assert len(base['times_s']) == 2 and base['gflops'] > 0 and 'profile' in base
+    assert base['profile']['families']['total_ms'] > 0
     assert by['tiny explicit @384x384 fp32']['check']['max_rel_diff'] < 1e-5
     assert by['tiny @384x384 bf16']['check']['max_rel_diff'] < 5e-2
     # A compiled case is checked against eager in its own dtype, and also against fp32.

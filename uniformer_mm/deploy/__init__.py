@@ -12,9 +12,10 @@
 
 Nothing here imports onnx / onnxruntime until it is needed (``pip install uniformer_mm[deploy]``).
 """
-from .compile import compile_model, inference_options
+from .compile import compile_model, inference_options, with_freezing
 from .export import (ExportSpec, check_onnx, example_inputs, export_model, export_spec,
                      export_torchscript, run_onnxruntime)
 
-__all__ = ['compile_model', 'inference_options', 'ExportSpec', 'export_spec', 'example_inputs',
-           'export_model', 'run_onnxruntime', 'check_onnx', 'export_torchscript']
+__all__ = ['compile_model', 'inference_options', 'with_freezing', 'ExportSpec', 'export_spec',
+           'example_inputs', 'export_model', 'run_onnxruntime', 'check_onnx',
+           'export_torchscript']

@@ -20,11 +20,13 @@ Costs and limits:
   compiled model.
 * Inductor compiles C++ on CPU: a C++ compiler (``g++``) must be installed.
 """
-from typing import Optional, Tuple
+import functools
+from typing import Any, Callable, Optional, Tuple
 
+import torch
 import torch.nn as nn
 
-__all__ = ['compile_model', 'inference_options', 'COMPILED_PARTS']
+__all__ = ['compile_model', 'inference_options', 'with_freezing', 'COMPILED_PARTS']
 
 #: Submodules of a task model that are compiled, where present.
 COMPILED_PARTS: Tuple[str, ...] = ('backbone', 'neck')
@@ -33,6 +35,28 @@ COMPILED_PARTS: Tuple[str, ...] = ('backbone', 'neck')
 def inference_options(freezing: bool = True, max_autotune: bool = False) -> dict:
     """The inductor options of the inference mode (``torch.compile(..., options=...)``)."""
     return {'freezing': bool(freezing), 'max_autotune': bool(max_autotune)}
+
+
+def with_freezing(compiled: Callable[..., Any]) -> Callable[..., Any]:
+    """``compiled`` (a ``torch.compile`` result) called with inductor's ``freezing`` switched on
+    in the global config, where dynamo reads it.
+
+    Whether parameters become constants of the traced graph -- the precondition of every
+    freezing pass (BatchNorm folding, oneDNN / MKL weight pre-packing) -- is decided by dynamo
+    when it traces (at the first call, and at every recompilation) from the *global*
+    ``torch._inductor.config.freezing``; ``torch.compile(..., options={'freezing': True})``
+    patches that config for inductor only, after tracing. With the option alone the
+    parameters stay graph inputs and nothing is frozen (torch 2.14: the compiled graph ran
+    plain ``addmm`` and unfused convolutions). The patch is scoped to the call, so other
+    compiled code in the process is unaffected.
+    """
+
+    @functools.wraps(compiled)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        with torch._inductor.config.patch(freezing=True):
+            return compiled(*args, **kwargs)
+
+    return call
 
 
 def compile_model(model: nn.Module, freezing: bool = True, dynamic: Optional[bool] = None,
@@ -67,4 +91,7 @@ def compile_model(model: nn.Module, freezing: bool = True, dynamic: Optional[boo
         # nn.Module.compile compiles the module's call in place: attribute paths, state_dict
         # keys and hooks stay as they are (torch.compile(module) would wrap it in _orig_mod).
         part.compile(backend='inductor', dynamic=dynamic, options=options)
+        if freezing:
+            # nn.Module.compile stores torch.compile(module._call_impl) here; see with_freezing.
+            part._compiled_call_impl = with_freezing(part._compiled_call_impl)
     return model

@@ -44,10 +44,10 @@ from .memory import MB, peak_from_profile, rss_peak_in_subprocess, torch_peak_me
 from .models import (VIDEO_ARCHS, build_mmaction_pair, build_model, build_spec,
                      mmaction_uniformer_kwargs, output_difference, randomize_batchnorm_,
                      restore_layernorm_eps, set_layernorm_eps, spread_attention_,
-                     to_channels_last_, use_explicit_softmax_attention)
-from .profiling import (copy_stats, cpu_profiler, profile_ops, profile_table, quiet_profiler,
-                        top_ops)
-from .report import format_group, render_markdown, write_chart
+                     to_channels_last_, use_explicit_softmax_attention, use_official_layout)
+from .profiling import (OP_FAMILIES, copy_stats, cpu_profiler, family_breakdown, op_family,
+                        profile_ops, profile_table, quiet_profiler, top_ops)
+from .report import bounds_lines, format_group, render_markdown, write_chart
 from .runner import load_average, machine_info, max_rel_diff, run_group, run_suite
 from .specs import Case, Group, ModelSpec, PreparedCase, Variant, make_input
 from .suites import (TOP1, compare_group, compile_suite, default_suite, deploy_suite,
@@ -58,14 +58,14 @@ from .timing import paired_ratio, time_interleaved
 __all__ = [
     'ModelSpec', 'Variant', 'Case', 'Group', 'PreparedCase', 'make_input', 'machine_info',
     'load_average', 'build_model', 'build_spec', 'randomize_batchnorm_', 'spread_attention_',
-    'use_explicit_softmax_attention', 'to_channels_last_', 'VIDEO_ARCHS',
+    'use_explicit_softmax_attention', 'use_official_layout', 'to_channels_last_', 'VIDEO_ARCHS',
     'mmaction_uniformer_kwargs', 'build_mmaction_pair', 'output_difference',
     'set_layernorm_eps', 'restore_layernorm_eps', 'time_interleaved', 'paired_ratio', 'MB',
     'torch_peak_memory', 'peak_from_profile', 'rss_peak_in_subprocess', 'count_flops',
     'quiet_profiler', 'cpu_profiler', 'profile_ops', 'profile_table', 'top_ops', 'copy_stats',
-    'max_rel_diff',
+    'OP_FAMILIES', 'op_family', 'family_breakdown', 'max_rel_diff',
     'run_group', 'run_suite', 'TOP1', 'peer_specs', 'default_suite', 'compile_suite',
     'deploy_suite',
     'quick_suite', 'compare_group', 'evaluate_targets', 'compiled_ok', 'light_claim',
-    'format_group', 'render_markdown', 'write_chart'
+    'format_group', 'bounds_lines', 'render_markdown', 'write_chart'
 ]

@@ -43,7 +43,7 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 
 from .profiling import quiet_profiler
-from .report import render_markdown, write_chart
+from .report import bounds_lines, render_markdown, write_chart
 from .runner import machine_info, run_suite
 from .specs import Group, ModelSpec, Variant
 from .suites import compare_group, compile_suite, default_suite, deploy_suite, quick_suite
@@ -220,6 +220,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     env = [f'{k}={v}' for k, v in machine_info()['env'].items()]
     command = ' '.join(env + ['python -m tools.analysis.benchmark']
                        + [shlex.quote(a) for a in argv])
+    m = machine_info()
+    print(f'CPU: {m["cpu"]}, {m["cores"]} cores, torch threads {m["torch_threads"]}; load '
+          f'average {[round(v, 2) for v in os.getloadavg()]}', flush=True)
     report = run_suite(groups, command=command, flops=not args.no_flops)
     print('\n== targets')
     for t in report['targets']:
@@ -227,7 +230,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     if report['light_claim']:
         print('\n== efficient models (throughput of ours / peer)')
         print('\n'.join(report['light_claim']))
-    print(f'\ntotal {report["wall_s"]:.0f} s; load {report["load_start"]} -> '
+    bounds = bounds_lines(report)
+    if bounds:
+        print('\n== what bounds the deployment modes (self CPU time by operator family)')
+        print('\n'.join(bounds))
+    print(f'\nCPU: {report["machine"]["cpu"]}; total {report["wall_s"]:.0f} s; load '
+          f'{report["load_start"]} -> '
           f'{report["load_end"]}')
     write_outputs(report, args)
     return report

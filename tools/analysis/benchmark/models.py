@@ -11,7 +11,8 @@ from .specs import ModelSpec
 
 __all__ = [
     'build_model', 'randomize_batchnorm_', 'spread_attention_',
-    'use_explicit_softmax_attention', 'to_channels_last_', 'build_spec', 'VIDEO_ARCHS',
+    'use_explicit_softmax_attention', 'use_official_layout', 'to_channels_last_', 'build_spec',
+    'VIDEO_ARCHS',
     'mmaction_uniformer_kwargs', 'build_mmaction_pair', 'set_layernorm_eps',
     'restore_layernorm_eps', 'output_difference'
 ]
@@ -112,6 +113,33 @@ def use_explicit_softmax_attention(model: nn.Module) -> int:
     return count
 
 
+def _contiguous_input(module: nn.Module, args: tuple) -> tuple:
+    return (args[0].contiguous(), ) + tuple(args[1:])
+
+
+def use_official_layout(model: nn.Module) -> int:
+    """Make a uniformer_mm model keep the memory layout of the official code (in place).
+
+    The official ``PatchEmbed`` returns ``.contiguous()`` channels-first maps and its model
+    reads the input as given; ours keeps channels-last memory from the input on (a faster
+    layout for oneDNN's depthwise and 1x1 convolutions, same values). Here every patch
+    embedding returns contiguous channels-first maps again and the stem convolution reads
+    a contiguous channels-first input, so the convolution blocks run in the official layout.
+    (The attention blocks' token round trip yields a channels-last view in both codes.)
+
+    Returns:
+        int: The number of patch embeddings changed (0: the model has none).
+    """
+    from uniformer_mm.models.blocks import PatchEmbed
+    embeds = [m for m in model.modules() if isinstance(m, PatchEmbed)]
+    for m in embeds:
+        m.channels_last = False
+    stem = getattr(model, 'patch_embed1', None)
+    if embeds and stem is not None:
+        stem.proj.register_forward_pre_hook(_contiguous_input)
+    return len(embeds)
+
+
 def to_channels_last_(model: nn.Module) -> nn.Module:
     """Put 4-D parameters in ``channels_last`` and 5-D ones in ``channels_last_3d``."""
     for p in model.parameters():
@@ -140,6 +168,9 @@ def build_spec(spec: ModelSpec, others: Optional[Dict[str, nn.Module]] = None,
                              'MultiheadAttention modules')
     elif spec.attention != 'sdpa':
         raise ValueError(f"attention must be 'sdpa' or 'explicit', got {spec.attention!r}")
+    if spec.official_layout and not use_official_layout(model):
+        raise ValueError(f'{spec.key}: official_layout=True needs a uniformer_mm model with '
+                         'PatchEmbed stems')
     return model
 
 

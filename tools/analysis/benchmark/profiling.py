@@ -1,13 +1,13 @@
 """Operator profiles of one forward pass (torch.profiler): the top operators and the data
 copies, told apart from the bias copies GEMMs make."""
 import os
-from typing import Any, Callable, List
+from typing import Any, Callable, List, Sequence
 
 import torch
 
 __all__ = [
     'quiet_profiler', 'cpu_profiler', 'profile_ops', 'profile_table', 'top_ops', 'COPY_OPS',
-    'GEMM_OPS', 'copy_stats'
+    'GEMM_OPS', 'copy_stats', 'OP_FAMILIES', 'op_family', 'family_breakdown'
 ]
 
 
@@ -29,10 +29,11 @@ def cpu_profiler(**kwargs: Any) -> Any:
 
 
 @torch.no_grad()
-def profile_ops(fn: Callable[[], object], memory: bool = False):
+def profile_ops(fn: Callable[[], object], memory: bool = False, shapes: bool = False):
     """Run ``fn()`` once under ``torch.profiler`` (CPU; with ``memory``, allocations are
-    recorded too, for :func:`peak_from_profile`) and return the profiler."""
-    with cpu_profiler(profile_memory=memory) as prof:
+    recorded too, for :func:`peak_from_profile`; with ``shapes``, input shapes, for
+    :func:`family_breakdown`) and return the profiler."""
+    with cpu_profiler(profile_memory=memory, record_shapes=shapes) as prof:
         fn()
     return prof
 
@@ -93,3 +94,52 @@ def copy_stats(prof: Any) -> dict:
                 gemm_copies=gemm, gemm_copy_ms=round(gemm_us / 1e3, 2),
                 total_ms=round(total_us / 1e3, 2),
                 layout_share=round(layout_us / total_us, 4) if total_us else 0.)
+
+
+#: Operator families of :func:`op_family`, in the order reports list them.
+OP_FAMILIES = ('linear GEMM', 'attention', 'depthwise conv', 'other conv',
+               'inductor kernels', 'pointwise & norms', 'copies', 'other')
+
+#: Extern kernels: what compilation calls as they are (it fuses what lies between them).
+EXTERN_FAMILIES = ('linear GEMM', 'attention', 'depthwise conv', 'other conv')
+
+_POINTWISE = ('aten::gelu', 'aten::add', 'aten::add_', 'aten::mul', 'aten::mul_', 'aten::div',
+              'aten::sub', 'aten::native_layer_norm', 'aten::native_batch_norm',
+              'aten::sigmoid', 'aten::mean', 'aten::sum', 'aten::fill_', 'aten::zero_')
+
+
+def op_family(name: str, input_shapes: Sequence = ()) -> str:
+    """The family of an operator (one of :data:`OP_FAMILIES`), from its name and, for
+    convolutions, its input shapes (depthwise: a ``C x 1 x k...`` weight with a kernel > 1;
+    eager ``aten::`` and inductor's pre-packed ``mkldnn::`` ops alike)."""
+    if 'scaled_dot_product' in name or name in ('aten::bmm', 'aten::baddbmm', 'aten::_softmax',
+                                                  'aten::softmax'):
+        return 'attention'
+    if name in ('aten::addmm', 'aten::mm', 'mkl::_mkl_linear', 'mkldnn::_linear_pointwise'):
+        return 'linear GEMM'
+    if 'convolution' in name:
+        for shape in list(input_shapes)[1:3]:
+            if (len(shape) >= 4 and shape[1] == 1 and shape[0] > 1
+                    and any(d > 1 for d in shape[2:])):
+                return 'depthwise conv'
+        return 'other conv'
+    if name.startswith('## Call CompiledFxGraph'):
+        return 'inductor kernels'  # self time of a compiled graph = its generated kernels
+    if name in COPY_OPS or name == 'aten::clone':
+        return 'copies'
+    if name in _POINTWISE:
+        return 'pointwise & norms'
+    return 'other'
+
+
+def family_breakdown(prof: Any) -> dict:
+    """Self CPU time per operator family (:func:`op_family`) of a profile recorded with
+    shapes: ``{family: {'ms', 'share'}}``, plus ``extern_share`` (GEMMs, attention and
+    convolutions: the kernels compilation does not change) and ``total_ms``."""
+    times = {f: 0. for f in OP_FAMILIES}
+    for e in prof.key_averages(group_by_input_shape=True):
+        times[op_family(e.key, e.input_shapes or ())] += e.self_cpu_time_total
+    total = sum(times.values()) or 1.
+    out = {f: dict(ms=round(t / 1e3, 1), share=round(t / total, 4)) for f, t in times.items()}
+    return dict(families=out, total_ms=round(total / 1e3, 1),
+                extern_share=round(sum(times[f] for f in EXTERN_FAMILIES) / total, 4))

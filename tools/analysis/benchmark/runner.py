@@ -18,7 +18,7 @@ import torch.nn as nn
 from .flops import count_flops
 from .memory import MB, peak_from_profile, rss_peak_in_subprocess
 from .models import build_spec, to_channels_last_
-from .profiling import copy_stats, profile_ops, profile_table, top_ops
+from .profiling import copy_stats, family_breakdown, profile_ops, profile_table, top_ops
 from .report import format_group
 from .specs import Case, Group, PreparedCase, Variant, make_input
 from .targets import evaluate_targets, light_claim
@@ -228,14 +228,21 @@ def run_group(group: Group, verbose: bool = True, flops: bool = True,
         entries[name].update(_summary(ts, names[name].batch))
 
     for name, p in prepared.items():
+        v = p.case.variant
+        # The reference variant of the keys asked for, and their fp32 compiled variants (what
+        # bounds the compiled mode).
+        wanted = p.case.spec.key in group.profile and (
+            v.is_reference or (v.compile is not None and v.dtype == 'fp32'))
         # One profiled pass gives the peak and, for the cases asked for, the operator table
-        # (recording allocations adds little to the operators' times).
-        prof = profile_ops(p, memory=True)
-        peak = peak_from_profile(prof)
+        # (recording allocations and shapes adds little to the operators' times).
+        prof = profile_ops(p, memory=True, shapes=wanted)
+        # (onnxruntime allocates outside torch: the profiler sees none of its memory)
+        peak = peak_from_profile(prof) if v.runtime == 'torch' else None
         entries[name]['torch_peak_mb'] = round(peak / MB, 1) if peak is not None else None
-        if p.case.spec.key in group.profile and p.case.variant.is_reference:
+        if wanted:
             entries[name]['profile'] = dict(table=profile_table(prof), top=top_ops(prof),
-                                            copies=copy_stats(prof))
+                                            copies=copy_stats(prof),
+                                            families=family_breakdown(prof))
         del prof
 
     base = _baseline_case(group, names)

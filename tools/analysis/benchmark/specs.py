@@ -29,6 +29,9 @@ class ModelSpec:
         attention (str): ``'sdpa'`` (as built) or ``'explicit'``: the attention product of every
             uniformer_mm ``MultiheadAttention`` replaced by an explicit
             ``softmax(q k^T * scale) v`` (see :func:`use_explicit_softmax_attention`).
+        official_layout (bool): Run a uniformer_mm model in the memory layout of the official
+            code: channels-first input to the stem and contiguous channels-first maps after
+            every patch embedding (see :func:`use_official_layout`). Values are unchanged.
     """
     key: str
     label: str
@@ -37,6 +40,7 @@ class ModelSpec:
     ours: bool = False
     weights_from: Optional[str] = None
     attention: str = 'sdpa'
+    official_layout: bool = False
 
     @property
     def toolbox(self) -> str:
@@ -155,8 +159,8 @@ class Group:
         repeats (int): Timed passes per case.
         rss (bool | Sequence[str]): Also measure the RSS peak of each eager case (True) or of
             the reference cases of these ``spec.key`` s, in a subprocess per case.
-        profile (Sequence[str]): ``spec.key`` s whose reference case is profiled (operator
-            table and copy statistics kept in the report).
+        profile (Sequence[str]): ``spec.key`` s whose reference case and fp32 compiled case
+            are profiled (operator table and copy statistics kept in the report).
         note (str): Text shown under the heading.
     """
     name: str
@@ -195,6 +199,9 @@ class PreparedCase:
                 from uniformer_mm.deploy import inference_options
                 options = inference_options(freezing=True)
             self.fn = torch.compile(model, fullgraph=True, backend=v.compile, options=options)
+            if v.freezing:
+                from uniformer_mm.deploy import with_freezing
+                self.fn = with_freezing(self.fn)  # the option alone freezes nothing
         else:
             self.fn = model
 
