@@ -228,3 +228,34 @@ def test_video_randaugment_runs_on_a_clip():
     assert any((o != frame).any() for o in out), 'RandAugment never changed the clip'
     # identical input frames stay identical: the same augmentation for every frame
     assert all(np.array_equal(out[0], o) for o in out[1:])
+
+
+def test_run_after_import_once_per_callback(tmp_path, monkeypatch):
+    """One hook per module; the same callback registered again (as a re-imported package
+    does, with a new function object) runs once, and hooks never ask each other in circles
+    (that recursed when the package was imported twice)."""
+    import importlib
+    import sys
+
+    from uniformer_mm.compat import run_after_import
+    (tmp_path / 'umm_after_import_probe.py').write_text('VALUE = 1\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    calls = []
+
+    def make():
+        def callback(module):
+            calls.append(module.VALUE)
+        return callback
+
+    try:
+        run_after_import('umm_after_import_probe', make())
+        run_after_import('umm_after_import_probe', make())
+        hooks = [f for f in sys.meta_path
+                 if getattr(f, 'after_import_of', None) == 'umm_after_import_probe']
+        assert len(hooks) == 1
+        importlib.import_module('umm_after_import_probe')
+        assert calls == [1]
+    finally:
+        sys.meta_path[:] = [f for f in sys.meta_path
+                            if getattr(f, 'after_import_of', None) != 'umm_after_import_probe']
+        sys.modules.pop('umm_after_import_probe', None)

@@ -207,27 +207,34 @@ class _ModuleAlias(_OneModuleFinder, importlib.abc.Loader):
 
 
 class _RunAfterImport(_OneModuleFinder):
-    """Import hook calling ``callback(module)`` once module ``name`` has been executed.
+    """Import hook calling the :attr:`callbacks` once module ``name`` has been executed.
 
     It sits first in :data:`sys.meta_path` but finds nothing itself: it asks the other
-    finders for the real spec and wraps only its loader's ``exec_module``.
+    finders for the real spec and wraps only its loader's ``exec_module``. There is one hook
+    per module name, found again by its :attr:`after_import_of` attribute (not by class: a
+    re-imported package has a new class) so that hooks never ask each other in circles.
     """
 
-    def __init__(self, name: str, callback: Callable[[types.ModuleType], None]) -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
-        self.callback = callback
+        self.after_import_of = name
+        self.callbacks: List[Callable[[types.ModuleType], None]] = []
 
     def _spec(self, fullname: str, path: Any, target: Any
               ) -> Optional[importlib.machinery.ModuleSpec]:
         # The real spec of the module, its loader wrapped.
         for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, 'find_spec'):
+            if hasattr(finder, 'after_import_of') or not hasattr(finder, 'find_spec'):
                 continue
             spec = finder.find_spec(fullname, path, target)
             if spec is not None and spec.loader is not None:
-                spec.loader = _CallbackLoader(spec.loader, self.callback)
+                spec.loader = _CallbackLoader(spec.loader, self._run)
                 return spec
         return None
+
+    def _run(self, module: types.ModuleType) -> None:
+        for callback in list(self.callbacks):
+            callback(module)
 
 
 class _CallbackLoader(importlib.abc.Loader):
@@ -254,14 +261,21 @@ def run_after_import(name: str, callback: Callable[[types.ModuleType], None]) ->
     """Call ``callback(module)`` when module ``name`` is imported, or now if it already is.
 
     Used for integration that needs a heavy toolbox module without importing it early
-    (``import uniformer_mm`` imports no toolbox). Idempotent per ``(name, callback)``.
+    (``import uniformer_mm`` imports no toolbox). Idempotent per ``(name, callback)``, where
+    callbacks are the same when their module and qualified name are.
     """
     if name in sys.modules:
         callback(sys.modules[name])
         return
-    if not any(isinstance(f, _RunAfterImport) and f.name == name and f.callback is callback
-               for f in sys.meta_path):
-        sys.meta_path.insert(0, _RunAfterImport(name, callback))
+    hook = next((f for f in sys.meta_path if getattr(f, 'after_import_of', None) == name), None)
+    if hook is None:
+        hook = _RunAfterImport(name)
+        sys.meta_path.insert(0, hook)
+    # The same function again (also from a re-imported package) replaces the old one.
+    key = (getattr(callback, '__module__', None), getattr(callback, '__qualname__', None))
+    hook.callbacks[:] = [c for c in hook.callbacks  # type: ignore[attr-defined]
+                         if (getattr(c, '__module__', None),
+                             getattr(c, '__qualname__', None)) != key] + [callback]
 
 
 def fix_torchvision_functional_tensor() -> None:
