@@ -1,4 +1,5 @@
-"""Deployment (issue 15): ONNX export with onnxruntime parity, and the compiled inference mode.
+"""Deployment (issue 15): ONNX and TorchScript export with parity checks, and the compiled
+inference mode.
 
 Every family is built from its golden fixture (official weights and official outputs, see
 ``tests/data/GOLDEN.md``) and exported once with dynamic shapes (TorchScript exporter, as
@@ -22,7 +23,7 @@ from tiny_archs import DENSE_TINY, LIGHT_TINY, TINY
 
 from uniformer_mm.checkpoint import load_pretrained
 from uniformer_mm.deploy import (check_onnx, compile_model, example_inputs, export_model,
-                                 export_spec, run_onnxruntime)
+                                 export_spec, export_torchscript, run_onnxruntime)
 
 REPO = Path(__file__).resolve().parents[1]
 DENSE = dict(final_norm=False, out_indices=(0, 1, 2, 3))
@@ -133,6 +134,19 @@ def test_every_family_exports_with_dynamic_shapes(golden_case, tmp_path, name):
     import onnx
     meta = {p.key: p.value for p in onnx.load(out).metadata_props}
     assert meta['family'] == family
+
+    # The same part traced to TorchScript: the saved archive is as general.
+    ts = str(tmp_path / f'{name}.pt')
+    (report, ) = export_torchscript(spec, example_inputs(spec, x.shape[2:], batch=2), ts,
+                                   check_inputs=[example_inputs(spec, second, batch=3, seed=1)])
+    assert report['shape'] == (3, x.shape[1]) + second
+    assert report['relative'] < 1e-4, report
+    extra = {'uniformer_mm.json': ''}
+    with torch.no_grad():
+        got = list(torch.jit.load(ts, map_location='cpu', _extra_files=extra)(x))
+    for o, e in zip(got, expected):
+        assert max_rel_err(o, e) < 1e-4
+    assert json.loads(extra['uniformer_mm.json'])['family'] == family
 
 
 def test_light_token_selection_keeps_ties_in_onnxruntime(tmp_path):
@@ -246,7 +260,33 @@ def test_export_tool_fails_beyond_tolerance(golden_case, tmp_path):
     assert r.returncode == 1 and 'EXCEEDS --tolerance' in r.stdout, r.stdout + r.stderr
 
 
+def test_export_tool_torchscript(golden_case, tmp_path):
+    path, x, (expected, ) = golden_case('cls_tiny')
+    out = tmp_path / 'model.pt'  # the format from the suffix
+    r = export_official_cls_file(tmp_path, path, out, '--shape', '64', '96')
+    assert r.returncode == 0, r.stderr[-3000:] + r.stdout[-3000:]
+    lines = [ln for ln in r.stdout.splitlines() if 'max |TorchScript - PyTorch|' in ln]
+    assert len(lines) == 2 and all(ln.endswith('OK') for ln in lines), r.stdout
+    with torch.no_grad():
+        got = torch.jit.load(str(out), map_location='cpu')(x)[0]
+    assert max_rel_err(got, expected) < 1e-4
+    bad = export_official_cls_file(tmp_path, path, tmp_path / 'model.bin')
+    assert bad.returncode == 2 and 'cannot tell the format' in bad.stderr, bad.stderr
+
+
 # ------------------------------------------------------------------------- compiled mode
+def test_init_model_compile(golden_case, tmp_path):
+    """``init_model(..., compile=True)`` returns the model with backbone and neck compiled in
+    place (that compiled outputs match is tested below)."""
+    from uniformer_mm import apis
+    path, _, _ = golden_case('cls_tiny')
+    model = apis.init_model(str(cls_config(tmp_path)), path, compile=True)
+    assert model.backbone._compiled_call_impl is not None
+    assert model.neck._compiled_call_impl is not None
+    eager = apis.init_model(str(cls_config(tmp_path)), path)
+    assert getattr(eager.backbone, '_compiled_call_impl', None) is None
+
+
 def test_compile_model_compiles_backbone_and_neck_in_place(golden_case):
     """Which parts are compiled (lazily: nothing is compiled before the first call)."""
     model = _image_classifier(golden_case('cls_tiny')[0]).train()
