@@ -1,6 +1,7 @@
 """Model names: one per row of the metafiles (``configs/<task>/metafile.yml``), the config's
 file stem, e.g. ``uniformer_s_in1k`` or ``uniformer_s_16x4_k400``."""
 import difflib
+import functools
 import glob
 import os
 import os.path as osp
@@ -13,8 +14,10 @@ __all__ = ['CONFIG_ROOT', 'list_models', 'resolve_config', 'register_mmpretrain_
 CONFIG_ROOT = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
 
 
+@functools.lru_cache(maxsize=1)
 def _zoo() -> Dict[str, str]:
-    """Model name -> config path, read from every ``configs/*/metafile.yml``."""
+    """Model name -> config path, read from every ``configs/*/metafile.yml`` (once per
+    process: the metafiles belong to the installed repository)."""
     import yaml
     root = osp.normpath(CONFIG_ROOT)
     metafiles = sorted(glob.glob(osp.join(root, '*', 'metafile.yml')))
