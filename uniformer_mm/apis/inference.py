@@ -4,13 +4,14 @@ The one place where models for testing and inference are built and loaded: ``too
 the demos and the inference API use these functions.
 """
 from copy import deepcopy
-from typing import Any, Optional, Union
+from typing import Any, Optional, Tuple, Union
 
 import numpy as np
 import torch.nn as nn
 
 from mmengine.config import Config
 
+from uniformer_mm.checkpoint.protocol import inner_model
 from .config import class_names, load_config, toolbox_of
 from .model_zoo import resolve_config
 
@@ -34,13 +35,6 @@ def build_model(cfg: Config) -> nn.Module:
     return MODELS.build(model_cfg)
 
 
-def inner_model(model: nn.Module) -> nn.Module:
-    """The task model inside DDP / ``MMDistributedDataParallel`` and TTA wrappers."""
-    while isinstance(getattr(model, 'module', None), nn.Module):
-        model = model.module
-    return model
-
-
 def load_test_checkpoint(model: nn.Module, checkpoint: str, config_path: str,
                          scope: Optional[str] = None, logger: Any = 'current',
                          src_labels: Any = None, dst_labels: Any = None) -> str:
@@ -49,7 +43,7 @@ def load_test_checkpoint(model: nn.Module, checkpoint: str, config_path: str,
     Every file is read with ``weights_only=True`` (:func:`load_checkpoint_file`). An official
     release (ImageNet ``{'model'}``, token labeling, video ``{'model_state'}``, mmdet 2.11,
     mmseg 0.13, mmpose 0.16, ...) is converted in memory by
-    :func:`uniformer_mm.checkpoint.release.convert_release_file`, as the converter does
+    :func:`uniformer_mm.checkpoint.release.convert_release_checkpoint`, as the converter does
     (video classifiers reordered to the dataset's class order, ``dst_labels``); a checkpoint
     whose UniFormer is
     another architecture than the config's is refused with both named
@@ -70,6 +64,15 @@ def load_test_checkpoint(model: nn.Module, checkpoint: str, config_path: str,
     Returns:
         str: The release kind of the file (``'mm'`` for OpenMMLab 2.0 checkpoints).
     """
+    return _load_test_checkpoint(model, checkpoint, config_path, scope, logger, src_labels,
+                                 dst_labels)[0]
+
+
+def _load_test_checkpoint(model: nn.Module, checkpoint: str, config_path: str,
+                          scope: Optional[str], logger: Any, src_labels: Any,
+                          dst_labels: Any) -> Tuple[str, dict]:
+    """:func:`load_test_checkpoint`, also returning the file's ``meta`` (of the converted
+    file for official releases), so that callers need not read the file again."""
     import logging
     import os
     import tempfile
@@ -80,17 +83,19 @@ def load_test_checkpoint(model: nn.Module, checkpoint: str, config_path: str,
     from uniformer_mm.checkpoint import load_checkpoint_file, load_pretrained, unwrap_state_dict
     from uniformer_mm.checkpoint.release import (RELEASE_KINDS, RELEASE_TOOLBOX,
                                                  check_same_arch, convert_release,
-                                                 convert_release_file, detect_release_file)
+                                                 convert_release_checkpoint,
+                                                 detect_release_file)
 
     target = inner_model(model)
     ckpt = load_checkpoint_file(checkpoint)
     meta = ckpt.get('meta') if isinstance(ckpt.get('meta'), dict) else None
+    ckpt_meta = meta or {}
     state_dict, kind = convert_release(unwrap_state_dict(ckpt), detect_release_file(ckpt))
     check_same_arch(state_dict, target, meta, checkpoint, f'config {config_path!r}')
     if kind == 'mm':
         load_pretrained(target, checkpoint, logger=logger, src_labels=src_labels,
                         dst_labels=dst_labels)
-        return kind
+        return kind, ckpt_meta
     print_log(f'{checkpoint} is an official release file ({RELEASE_KINDS[kind]}); converting '
               'it on the fly. To keep a converted copy: python tools/model_converters/'
               f'uniformer_official2mm.py {checkpoint} CONVERTED.pth --config {config_path}',
@@ -102,16 +107,17 @@ def load_test_checkpoint(model: nn.Module, checkpoint: str, config_path: str,
             f'{config_path!r} is a {scope} model. Test it with a {toolbox} config; to start a '
             f'{scope} model from its backbone, put the file in the backbone\'s '
             "init_cfg=dict(type='Pretrained', checkpoint=...) and train.")
+    # The file read above, converted (not read again).
+    converted = convert_release_checkpoint(ckpt, os.path.basename(checkpoint), kind=kind,
+                                           src_labels=src_labels, dst_labels=dst_labels)
     # load_pretrained reads files (and applies its checks there); each process writes its own
     # temporary copy so that distributed ranks never share one.
-    converted = convert_release_file(checkpoint, kind=kind, src_labels=src_labels,
-                                     dst_labels=dst_labels)
     with tempfile.TemporaryDirectory(prefix='uniformer_mm_') as tmp:
         path = os.path.join(tmp, 'converted.pth')
         torch.save(converted, path)
         load_pretrained(target, path, logger=logger,
                         task='video' if toolbox == 'mmaction' else None)
-    return kind
+    return kind, converted['meta']
 
 
 def init_model(config_or_name: str, checkpoint: Optional[str] = None, device: str = 'cpu',
@@ -149,8 +155,6 @@ def init_model(config_or_name: str, checkpoint: Optional[str] = None, device: st
 
     from mmengine.logging import print_log
 
-    from uniformer_mm.checkpoint import load_checkpoint_file
-
     from uniformer_mm.cli.checks import apply_num_classes
     config = resolve_config(config_or_name)
     cfg = load_config(config, cfg_options)
@@ -168,9 +172,8 @@ def init_model(config_or_name: str, checkpoint: Optional[str] = None, device: st
         print_log(f'init_model({config_or_name!r}) without a checkpoint: the weights are '
                   'random', logger='current', level=logging.WARNING)
     else:
-        load_test_checkpoint(model, checkpoint, config, scope=scope)
-        meta = load_checkpoint_file(checkpoint).get('meta')
-        ckpt_meta = meta if isinstance(meta, dict) else {}
+        _, ckpt_meta = _load_test_checkpoint(model, checkpoint, config, scope, 'current',
+                                             None, None)
     meta = dict(ckpt_meta.get('dataset_meta') or {})
     if scope == 'mmpose' and 'keypoint_info' not in meta:
         from mmpose.apis.inference import dataset_meta_from_config

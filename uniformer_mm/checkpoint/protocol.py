@@ -11,7 +11,7 @@ from typing import Dict, Mapping, Optional, Tuple
 import torch
 import torch.nn as nn
 
-__all__ = ['PretrainedModule', 'DEFAULT_PROTOCOL', 'protocol_of', 'backbone_of']
+__all__ = ['PretrainedModule', 'DEFAULT_PROTOCOL', 'protocol_of', 'inner_model', 'backbone_of']
 
 
 class PretrainedModule:
@@ -67,10 +67,17 @@ def protocol_of(module: object) -> PretrainedModule:
     return module if isinstance(module, PretrainedModule) else DEFAULT_PROTOCOL
 
 
-def backbone_of(model: nn.Module) -> nn.Module:
-    """The backbone of a whole model (``model.backbone``, looking through DDP / TTA wrappers
-    that keep the model in ``module``), or ``model`` itself when it has none."""
+def inner_model(model: nn.Module) -> nn.Module:
+    """The task model inside DDP / ``MMDistributedDataParallel`` and TTA wrappers (which keep
+    it in ``module``)."""
     while isinstance(getattr(model, 'module', None), nn.Module):
         model = model.module
+    return model
+
+
+def backbone_of(model: nn.Module) -> nn.Module:
+    """The backbone of a whole model (``model.backbone``, looking through wrappers with
+    :func:`inner_model`), or the model itself when it has none."""
+    model = inner_model(model)
     backbone = getattr(model, 'backbone', None)
     return backbone if isinstance(backbone, nn.Module) else model

@@ -40,7 +40,7 @@ from .convert import convert_official_to_mm
 from .io import CheckpointError, load_checkpoint_file
 from .labels import LABEL_ORDERS, LabelSpec, apply_label_order, read_labels
 from .loading import ArchMismatchError
-from .protocol import backbone_of, protocol_of
+from .protocol import backbone_of, inner_model, protocol_of
 from .release_kinds import RELEASE_KINDS, RELEASE_TOOLBOX
 from .state_dict import (StateDictInfo, arch_differences, describe_state_dict, strip_prefix,
                          unwrap_state_dict)
@@ -421,9 +421,7 @@ def check_mmengine_load(model: nn.Module, checkpoint: Any) -> None:
     """
     if not isinstance(checkpoint, Mapping):
         return
-    inner = model
-    while isinstance(getattr(inner, 'module', None), nn.Module):
-        inner = inner.module
+    inner = inner_model(model)
     if not isinstance(getattr(inner, 'backbone', None), nn.Module):
         return
     state_dict = checkpoint.get('state_dict', checkpoint)
