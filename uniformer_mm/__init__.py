@@ -12,20 +12,11 @@ from .version import __version__
 
 compat.apply_all()
 
+from .apis import model_zoo  # noqa: E402  (imported once the runtime fixes are in place)
 
-def _register_mmpretrain_models(module: object) -> None:
-    # Imported only when mmpretrain's model names are: uniformer_mm.apis is not light.
-    from .apis.model_zoo import register_mmpretrain_models
-    register_mmpretrain_models(module)
-
-
-def _register_inferencer_names(module: object) -> None:
-    from .apis.model_zoo import register_inferencer_names
-    register_inferencer_names(module)
-
-
-# mmpretrain.get_model('uniformer_s_in1k'), and our names in every toolbox's inferencer.
-compat.run_after_import('mmpretrain.apis.model', _register_mmpretrain_models)
-compat.run_after_import('mmengine.infer.infer', _register_inferencer_names)
+# mmpretrain.get_model('uniformer_s_in1k'), and our names in every toolbox's inferencer,
+# once those toolbox modules are imported (model_zoo itself imports no toolbox).
+compat.run_after_import('mmpretrain.apis.model', model_zoo.register_mmpretrain_models)
+compat.run_after_import('mmengine.infer.infer', model_zoo.register_inferencer_names)
 
 __all__ = ['__version__']
