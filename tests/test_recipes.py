@@ -11,7 +11,7 @@ import importlib.util
 import math
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import pytest
 from mmengine.config import Config
@@ -276,6 +276,19 @@ def _mmcv_step_warmup(k: int, base: float) -> float:
     return base * (1 - (1 - k / 500) * (1 - 0.001)) if k < 500 else base
 
 
+def stepped_schedulers(cfg: Any, keep: Callable[[dict], bool]) -> Tuple[Any, list]:
+    """An optimizer of one parameter at the config's lr and the config's schedulers on it, as
+    mmengine builds them; ``keep(sched)`` selects (and may pop keys of) each scheduler dict."""
+    import torch
+    from mmengine.optim import OptimWrapper
+    from mmengine.registry import PARAM_SCHEDULERS
+    param = torch.nn.Parameter(torch.zeros(1))
+    optim = OptimWrapper(torch.optim.SGD([param], lr=cfg.optim_wrapper.optimizer.lr))
+    schedulers = [PARAM_SCHEDULERS.get(sched.pop('type'))(optim, **sched)
+                  for sched in plain(cfg.param_scheduler) if keep(sched)]
+    return optim, schedulers
+
+
 @pytest.mark.parametrize('path,official,steps', [
     ('configs/seg/fpn_uniformer_s.py', _mmcv_fpn, 5000),
     ('configs/seg/upernet_uniformer_s.py', _mmcv_upernet, 5000),
@@ -286,19 +299,9 @@ def test_iteration_schedules_follow_mmcv(path: str, official, steps: int):
     """The configs' iteration-based schedulers, stepped as mmengine's runner does, give the lr
     of the official mmcv policy at every iteration (epoch-based schedulers left out: they do not
     move within the first epoch)."""
-    import torch
-    from mmengine.optim import OptimWrapper
-    from mmengine.registry import PARAM_SCHEDULERS
-
     cfg = resolve(str(ROOT / path))
     base = cfg.optim_wrapper.optimizer.lr
-    param = torch.nn.Parameter(torch.zeros(1))
-    optim = OptimWrapper(torch.optim.SGD([param], lr=base))
-    schedulers = []
-    for sched in plain(cfg.param_scheduler):
-        if sched.pop('by_epoch', True):
-            continue
-        schedulers.append(PARAM_SCHEDULERS.get(sched.pop('type'))(optim, **sched))
+    optim, schedulers = stepped_schedulers(cfg, lambda sched: not sched.pop('by_epoch', True))
     for k in range(steps):
         lr = optim.param_groups[0]['lr']
         want = official(k, base)
@@ -328,18 +331,13 @@ def test_epoch_schedules_follow_timm(path: str, warmup: int, total: int):
     timm's lr in every epoch from the end of the warm-up (cool-down included; to 1e-4 relative:
     the chained cosine carries a trace of its eta_min through the warm-up); during the warm-up
     timm's ramp is multiplied by the cosine, i.e. at most 1 - cos-factor(warm-up) off."""
-    import torch
-    from mmengine.optim import OptimWrapper
-    from mmengine.registry import PARAM_SCHEDULERS
-
     cfg = resolve(str(ROOT / path))
     base = cfg.optim_wrapper.optimizer.lr
-    param = torch.nn.Parameter(torch.zeros(1))
-    optim = OptimWrapper(torch.optim.SGD([param], lr=base))
-    schedulers = []
-    for sched in plain(cfg.param_scheduler):
+
+    def per_epoch(sched: dict) -> bool:
         assert sched.pop('by_epoch') and not sched.pop('convert_to_iter_based', False), sched
-        schedulers.append(PARAM_SCHEDULERS.get(sched.pop('type'))(optim, **sched))
+        return True
+    optim, schedulers = stepped_schedulers(cfg, per_epoch)
     warmup_tol = 1 - (1 + math.cos(math.pi * warmup / total)) / 2
     for t in range(cfg.train_cfg.max_epochs):
         lr = optim.param_groups[0]['lr']
