@@ -125,14 +125,14 @@ def main(argv: Optional[Sequence[str]] = None) -> List[dict]:
     print(f'exporting the {spec.family} of {osp.basename(args.config)} '
           f'({"dynamic " + axes if dynamic else "static"}) at input {tuple(inputs.shape)} to '
           f'{args.out}')
-    checks = [inputs]
-    extra = [tuple(s) for s in args.check_shape or []]
-    if dynamic and not extra:
-        extra = [other_shape(shape)]
-    checks += [example_inputs(spec, s, batch=args.batch + 1 if dynamic else args.batch, seed=1)
-               for s in extra]
-    if args.no_check:
-        checks = []
+    checks = []
+    if not args.no_check:
+        extra = [tuple(s) for s in args.check_shape or []]
+        if dynamic and not extra:
+            extra = [other_shape(shape)]
+        checks = [inputs] + [example_inputs(spec, s, seed=1,
+                                            batch=args.batch + 1 if dynamic else args.batch)
+                             for s in extra]
     if args.format == 'onnx':
         export_model(spec, inputs, args.out, dynamic=dynamic, dynamo=args.dynamo,
                      opset=args.opset)
