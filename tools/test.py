@@ -115,7 +115,8 @@ def main(argv=None) -> dict:
         from uniformer_mm.deploy import compile_model
         compile_model(runner.model)
         runner.logger.info('backbone compiled (inductor, frozen weights): the first batch of '
-                           'each input size compiles')
+                           'each input size compiles; after 8 sizes, new ones run eagerly '
+                           '(docs/deploy.md)')
     # A sample that cannot be read (an empty image, a damaged video): one line naming it.
     with cli.exit_on_error(DataSampleError):
         metrics = runner.test()

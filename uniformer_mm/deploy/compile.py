@@ -12,21 +12,31 @@ so everything the toolboxes do with data samples is unchanged.
 
 Costs and limits:
 
-* The first forward of each new input shape compiles (seconds to a minute on CPU); later ones
-  are fast. Varying sizes (detection, segmentation) are compiled once with symbolic sizes
-  after the second distinct shape (``dynamic=None``, PyTorch's default).
+* Every new input shape compiles once (seconds to a minute on CPU); later calls of that
+  shape are fast. Shapes are static (``dynamic=False``): with frozen weights, inductor's
+  symbolic-size graphs give oneDNN convolutions wrong strides on batch-1 inputs (torch 2.14,
+  an ``assert_size_stride`` failure at run time), so :func:`compile_model` refuses that
+  combination. After ``torch._dynamo.config.recompile_limit`` (8) shapes of one model, dynamo
+  runs further shapes eagerly (with a warning): the mode suits fixed test sizes
+  (classification, video, pose, segmentation's sliding windows), not detection's
+  image-dependent sizes.
+* Several models may be compiled in one process: each compiled part has a code object of its
+  own (:func:`own_call`), so dynamo keeps their graphs and recompilation budgets apart, and
+  static shapes keep it from retracing a second UniFormer, whose blocks share code with the
+  first, with symbolic sizes.
 * Freezing applies under ``torch.no_grad()`` (as every toolbox's test loop runs); weights
   changed after the first forward are not seen. It is an inference mode: never train a
   compiled model.
 * Inductor compiles C++ on CPU: a C++ compiler (``g++``) must be installed.
 """
 import functools
+import types
 from typing import Any, Callable, Optional, Tuple
 
 import torch
 import torch.nn as nn
 
-__all__ = ['compile_model', 'inference_options', 'with_freezing', 'COMPILED_PARTS']
+__all__ = ['compile_model', 'inference_options', 'own_call', 'with_freezing', 'COMPILED_PARTS']
 
 #: Submodules of a task model that are compiled, where present.
 COMPILED_PARTS: Tuple[str, ...] = ('backbone', 'neck')
@@ -59,7 +69,26 @@ def with_freezing(compiled: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-def compile_model(model: nn.Module, freezing: bool = True, dynamic: Optional[bool] = None,
+def own_call(module: nn.Module) -> Callable[..., Any]:
+    """``module``'s call (hooks included) as a function whose code object is its own.
+
+    Dynamo stores compiled graphs, and counts them against
+    ``torch._dynamo.config.recompile_limit``, per code object. ``nn.Module.compile`` compiles
+    ``Module._call_impl``, whose code every module shares, and graphs traced without a graph
+    break do not tell module instances apart in that count: the compiled models of a process
+    would share one budget of 8 graphs, and the ninth model or shape would silently run
+    eagerly. A code object per compiled module gives each module its own budget.
+    """
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return module._call_impl(*args, **kwargs)
+
+    name = f'compiled_{type(module).__name__}_{id(module):x}'
+    code = call.__code__.replace(co_name=name, co_qualname=name)
+    return types.FunctionType(code, call.__globals__, name, call.__defaults__, call.__closure__)
+
+
+def compile_model(model: nn.Module, freezing: bool = True, dynamic: Optional[bool] = False,
                   max_autotune: bool = False) -> nn.Module:
     """Compile ``model`` in place for inference (inductor, weights frozen).
 
@@ -69,16 +98,26 @@ def compile_model(model: nn.Module, freezing: bool = True, dynamic: Optional[boo
             weights loaded.
         freezing (bool): Inductor weight freezing (constant folding, pre-packed weights).
             Defaults to True.
-        dynamic (bool, optional): ``torch.compile``'s ``dynamic``: None (default) compiles
-            the first shape statically and recompiles with symbolic sizes when the shape
-            changes; True starts symbolic; False recompiles for every shape.
+        dynamic (bool, optional): ``torch.compile``'s ``dynamic``. False (default) compiles
+            each input shape statically. True (symbolic sizes from the start) and None
+            (symbolic after a second shape) need ``freezing=False``: see the module notes.
         max_autotune (bool): Let inductor benchmark kernel choices while compiling (much
             longer compilation, sometimes faster kernels). Defaults to False.
 
     Returns:
         nn.Module: ``model`` itself, in eval mode, with the parts of :data:`COMPILED_PARTS`
         (or the whole backbone) compiled; parameter names and ``state_dict`` are unchanged.
+
+    Raises:
+        ValueError: ``freezing=True`` with symbolic sizes (``dynamic`` True or None).
     """
+    if freezing and dynamic is not False:
+        raise ValueError(
+            f'compile_model(freezing=True, dynamic={dynamic!r}): with frozen weights, '
+            "inductor's symbolic-size graphs give oneDNN convolutions wrong strides on "
+            'batch-1 inputs (torch 2.14: assert_size_stride fails at run time). Use '
+            'dynamic=False (one static compilation per input shape, the default) or '
+            'freezing=False.')
     from uniformer_mm.apis.inference import inner_model
     target = inner_model(model)
     options = inference_options(freezing, max_autotune)
@@ -88,10 +127,11 @@ def compile_model(model: nn.Module, freezing: bool = True, dynamic: Optional[boo
         parts = [target]
     model.eval()
     for part in parts:
-        # nn.Module.compile compiles the module's call in place: attribute paths, state_dict
-        # keys and hooks stay as they are (torch.compile(module) would wrap it in _orig_mod).
-        part.compile(backend='inductor', dynamic=dynamic, options=options)
-        if freezing:
-            # nn.Module.compile stores torch.compile(module._call_impl) here; see with_freezing.
-            part._compiled_call_impl = with_freezing(part._compiled_call_impl)
+        # Compiled in place, as nn.Module.compile does (it sets _compiled_call_impl, which
+        # __call__ prefers): attribute paths, state_dict keys and hooks stay as they are
+        # (torch.compile(module) would wrap the module in _orig_mod). See own_call for why
+        # not nn.Module.compile itself, and with_freezing for the freezing switch.
+        compiled = torch.compile(own_call(part), backend='inductor', dynamic=dynamic,
+                                 options=options)
+        part._compiled_call_impl = with_freezing(compiled) if freezing else compiled
     return model
