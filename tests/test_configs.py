@@ -532,6 +532,65 @@ def test_readme_lists_every_config(task: str) -> None:
             assert m['Weights'] in readme, f'{task}/README.md misses {m["Weights"]}'
 
 
+#: Where an official file is downloaded: its own Google Drive page (the Model column link of the
+#: official README), or an official HuggingFace file of that exact name.
+_FILE_LINK = r'https://drive\.google\.com/file/d/[\w-]{25,}/view\?usp=sharing'
+_HF_LINK = r'https://huggingface\.co/Sense-X/[\w.-]+/(?:blob|resolve)/main/{}'
+#: The official README directory of each task (rows without a file link its model zoo).
+_OFFICIAL_DIR = {'cls': 'image_classification', 'det': 'object_detection',
+                 'seg': 'semantic_segmentation', 'pose': 'pose_estimation',
+                 'video': 'video_classification'}
+
+
+@pytest.mark.parametrize('task', list(TASKS))
+def test_metafile_rows_link_their_own_official_file(task: str) -> None:
+    """A row with an official file links that file itself (not the README's model zoo, not a
+    folder, not the training log's page); a row without one links its README's zoo."""
+    for m in load_metafile(task)['Models']:
+        link = m['Converted From']['Weights']
+        if m['Weights']:
+            assert (re.fullmatch(_FILE_LINK, link) or re.fullmatch(
+                _HF_LINK.format(re.escape(m['Weights'])), link)), (m['Name'], link)
+        else:
+            assert link == (f'https://github.com/Sense-X/UniFormer/tree/main/'
+                            f'{_OFFICIAL_DIR[task]}#model-zoo'), (m['Name'], link)
+
+
+def test_one_official_file_one_link() -> None:
+    """Rows sharing a file (the seg `_w32`/`_h32` test variants) share its link, and distinct
+    files have distinct links (a link copied to the wrong row would show up here)."""
+    file_link = set()
+    for task in TASKS:
+        file_link |= {(m['Weights'], m['Converted From']['Weights'])
+                      for m in load_metafile(task)['Models'] if m['Weights']}
+    files = [f for f, _ in file_link]
+    links = [link for _, link in file_link]
+    assert len(set(files)) == len(files), 'a file with two links'
+    assert len(set(links)) == len(links), 'a link given to two files'
+    assert len(files) >= 79  # every released file of the five tasks
+
+
+def test_missing_official_file_error_names_its_download_link(tmp_path, monkeypatch) -> None:
+    """A missing official file, through our loader and through mmengine's (``load_from``,
+    mmpretrain's ``pretrained=True``): the error names the file's rows, its link and where to
+    save it. Any other missing file keeps the plain error."""
+    from mmengine.runner import CheckpointLoader
+
+    from uniformer_mm.checkpoint.io import load_checkpoint_file
+    monkeypatch.chdir(tmp_path)
+    row = next(m for m in load_metafile('seg')['Models'] if m['Name'] == 'upernet_uniformer_b')
+    missing = f'pretrained/{row["Weights"]}'
+    for load in (load_checkpoint_file, CheckpointLoader.load_checkpoint):
+        with pytest.raises(FileNotFoundError) as err:
+            load(missing)
+        text = str(err.value)
+        assert f"{missing!r} does not exist" in text
+        assert row['Converted From']['Weights'] in text and 'upernet_uniformer_b_w32' in text
+        with pytest.raises(FileNotFoundError) as err:
+            load('pretrained/my_own.pth')
+        assert 'drive.google' not in str(err.value)
+
+
 # ---------------------------------------------------------------------------------------------
 # tools/analysis/get_flops.py
 # ---------------------------------------------------------------------------------------------

@@ -275,7 +275,11 @@ def test_init_model_by_name_without_weights(tmp_path, mm_log):
     pytest.importorskip('mmpretrain')
     from uniformer_mm import apis
     model = apis.init_model('uniformer_xxs_in1k_128')
-    assert any('the weights are random' in r.getMessage() for r in mm_log)
+    warning = next(r.getMessage() for r in mm_log if 'the weights are random' in r.getMessage())
+    # ... and where the released weights of that name are.
+    file, link = apis.model_zoo.official_weights('uniformer_xxs_in1k_128')
+    assert file == 'uniformer_xxs_128_in1k.pth' and link.startswith('https://drive.google.com/')
+    assert file in warning and link in warning
     assert not model.training and apis.toolbox_of(model.cfg) == 'mmpretrain'
     img = tmp_path / 'img.png'
     import cv2

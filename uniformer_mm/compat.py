@@ -68,9 +68,11 @@ def _with_safe_globals(loader: Callable) -> Callable:
     @functools.wraps(loader)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         filename = args[0] if args else kwargs.get('filename', '?')
-        if isinstance(filename, str) and '://' not in filename and os.path.exists(filename):
+        if isinstance(filename, str) and '://' not in filename:
             # Before anything is read: a directory or FIFO named as such (not "can not be
-            # found"; a FIFO would block), an archive declaring far more than it holds.
+            # found"; a FIFO would block), a missing official file with its download link
+            # (mmpretrain's pretrained=True, load_from), an archive declaring far more than
+            # it holds.
             from uniformer_mm.checkpoint.io import _not_a_file, check_archive
             if not os.path.isfile(filename):
                 raise _not_a_file(filename)

@@ -3,6 +3,7 @@
 The one place where models for testing and inference are built and loaded: ``tools/test.py``,
 the demos and the inference API use these functions.
 """
+import os.path as osp
 from copy import deepcopy
 from typing import Any, Optional, Tuple, Union
 
@@ -13,7 +14,7 @@ from mmengine.config import Config
 
 from uniformer_mm.checkpoint.protocol import inner_model
 from .config import class_names, load_config, toolbox_of
-from .model_zoo import resolve_config
+from .model_zoo import official_weights, resolve_config
 
 __all__ = ['build_model', 'inner_model', 'load_test_checkpoint', 'init_model', 'inference_model']
 
@@ -120,6 +121,22 @@ def _load_test_checkpoint(model: nn.Module, checkpoint: str, config_path: str,
     return kind, converted['meta']
 
 
+def _released_weights_hint(config_or_name: str, config: str) -> str:
+    """Where the released weights of a model name (or of one of our configs) are: ``''``
+    when the authors released none or the config is not a metafile row."""
+    name = osp.splitext(osp.basename(config))[0]
+    try:
+        ours = osp.samefile(resolve_config(name), config)
+    except (OSError, ValueError):  # not a row name, or an install without configs/
+        ours = False
+    found = official_weights(name) if ours else None
+    if found is None:
+        return ''
+    file, link = found
+    return (f'; the released weights of {name} are {file} (download it from {link}, Google '
+            f'Drive, and pass checkpoint={file!r})')
+
+
 def init_model(config_or_name: str, checkpoint: Optional[str] = None, device: str = 'cpu',
                cfg_options: Optional[dict] = None, compile: bool = False) -> nn.Module:
     """Build a model for inference from a config file or a model name, and load weights.
@@ -170,7 +187,8 @@ def init_model(config_or_name: str, checkpoint: Optional[str] = None, device: st
     if checkpoint is None:
         model.init_weights()
         print_log(f'init_model({config_or_name!r}) without a checkpoint: the weights are '
-                  'random', logger='current', level=logging.WARNING)
+                  f'random{_released_weights_hint(config_or_name, config)}', logger='current',
+                  level=logging.WARNING)
     else:
         _, ckpt_meta = _load_test_checkpoint(model, checkpoint, config, scope, 'current',
                                              None, None)

@@ -246,7 +246,11 @@ def _not_a_file(filename: str) -> Exception:
     try:
         mode = os.stat(filename).st_mode
     except FileNotFoundError:
-        return FileNotFoundError(f'checkpoint file {filename!r} does not exist')
+        # An official release file named as released (the configs' pretrained/ files,
+        # mmpretrain's pretrained=True): the fix is its download link.
+        from uniformer_mm.apis.model_zoo import official_file_hint
+        return FileNotFoundError(f'checkpoint file {filename!r} does not exist'
+                                 f'{official_file_hint(filename)}')
     except OSError as e:
         return CorruptCheckpointError(f'cannot access checkpoint {filename!r}: {e.strerror}')
     kind = ('a directory' if stat.S_ISDIR(mode) else 'a FIFO (named pipe)' if stat.S_ISFIFO(mode)
