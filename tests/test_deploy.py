@@ -336,9 +336,11 @@ def test_every_family_compiles_with_frozen_weights(golden_case, name):
     path, x, expected = golden_case(name)
     model = builder(path)
     spec = export_spec(model)
-    # The detection family sees many input sizes: another one, at batch 1 (symbolic sizes
-    # broke frozen convolutions there), compiles statically and agrees with eager.
-    other = example_inputs(spec, second, batch=1, seed=1) if family == 'backbone' else None
+    # Detection backbones see many input sizes: another one, at batch 1 (symbolic sizes broke
+    # frozen convolutions there), compiles statically and agrees with eager. One family (the
+    # window-padded one): every shape costs a compilation.
+    other = (example_inputs(spec, second, batch=1, seed=1) if name == 'dense_tiny_hybrid'
+             else None)
     with torch.no_grad():
         ref_other = spec.module(other) if other is not None else None
         compile_model(model)
