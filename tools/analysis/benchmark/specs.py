@@ -227,6 +227,9 @@ def _onnxruntime_fn(model: nn.Module, x: torch.Tensor):
         export_model(spec, x, path)
         options = ort.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
+        # Idle workers sleep instead of spinning (as OMP_WAIT_POLICY=PASSIVE does for torch):
+        # a spinning pool would take a core from the case timed after this one.
+        options.add_session_config_entry('session.intra_op.allow_spinning', '0')
         session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
     name = session.get_inputs()[0].name
 
