@@ -121,9 +121,9 @@ def _load_test_checkpoint(model: nn.Module, checkpoint: str, config_path: str,
     return kind, converted['meta']
 
 
-def _released_weights_hint(config_or_name: str, config: str) -> str:
-    """Where the released weights of a model name (or of one of our configs) are: ``''``
-    when the authors released none or the config is not a metafile row."""
+def _released_weights_hint(config: str) -> str:
+    """Where the released weights of one of our configs (a metafile row) are: ``''`` when
+    the authors released none or the config is not a metafile row."""
     name = osp.splitext(osp.basename(config))[0]
     try:
         ours = osp.samefile(resolve_config(name), config)
@@ -187,7 +187,7 @@ def init_model(config_or_name: str, checkpoint: Optional[str] = None, device: st
     if checkpoint is None:
         model.init_weights()
         print_log(f'init_model({config_or_name!r}) without a checkpoint: the weights are '
-                  f'random{_released_weights_hint(config_or_name, config)}', logger='current',
+                  f'random{_released_weights_hint(config)}', logger='current',
                   level=logging.WARNING)
     else:
         _, ckpt_meta = _load_test_checkpoint(model, checkpoint, config, scope, 'current',

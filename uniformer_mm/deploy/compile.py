@@ -118,7 +118,7 @@ def compile_model(model: nn.Module, freezing: bool = True, dynamic: Optional[boo
             'batch-1 inputs (torch 2.14: assert_size_stride fails at run time). Use '
             'dynamic=False (one static compilation per input shape, the default) or '
             'freezing=False.')
-    from uniformer_mm.apis.inference import inner_model
+    from uniformer_mm.checkpoint.protocol import inner_model
     target = inner_model(model)
     options = inference_options(freezing, max_autotune)
     parts = [getattr(target, name) for name in COMPILED_PARTS
