@@ -7,6 +7,7 @@ mmdeploy; the torch.export-based one for one family); onnxruntime must then repr
 *official* outputs on the fixture's input and PyTorch's outputs on a second input of another
 batch and size, each within 1e-4 of the output scale.
 """
+import copy
 import json
 import os
 import pickle
@@ -23,7 +24,8 @@ from tiny_archs import DENSE_TINY, LIGHT_TINY, TINY
 
 from uniformer_mm.checkpoint import load_pretrained
 from uniformer_mm.deploy import (check_onnx, compile_model, example_inputs, export_model,
-                                 export_spec, export_torchscript, run_onnxruntime)
+                                 export_spec, export_torchscript, linear_kernel,
+                                 run_onnxruntime)
 
 REPO = Path(__file__).resolve().parents[1]
 DENSE = dict(final_norm=False, out_indices=(0, 1, 2, 3))
@@ -309,9 +311,10 @@ def test_every_family_compiles_with_frozen_weights(golden_case, name):
     fixture) within 1e-4 of their scale, and what runs is the frozen compiled graph: a
     backbone weight changed after the first call changes nothing, where an eager fallback or
     a graph taking the parameters as inputs (``options={'freezing': True}`` alone: dynamo
-    reads the global config) would follow it. The families compile one after another in this process without a dynamo
-    reset: a second, different UniFormer shares the blocks' code with the first, and was
-    retraced with symbolic sizes and failed before compilation became static."""
+    reads the global config) would follow it. Float32 linears run oneDNN's matmul. The
+    families compile one after another in this process without a dynamo reset: a second,
+    different UniFormer shares the blocks' code with the first, and was retraced with
+    symbolic sizes and failed before compilation became static."""
     builder, family, second = FAMILIES[name]
     path, x, expected = golden_case(name)
     model = builder(path)
@@ -331,9 +334,89 @@ def test_every_family_compiles_with_frozen_weights(golden_case, name):
         if other is not None:
             for o, e in zip(spec.module(other), ref_other):
                 assert max_rel_err(o, e) < 1e-4
+        # Float32 linears run oneDNN's packed matmul (linear_kernel), not inductor's MKL one.
+        with torch.profiler.profile() as prof:
+            spec.module(x)
+        ops = {e.key for e in prof.key_averages()}
+        assert 'mkldnn::_linear_pointwise' in ops and 'mkl::_mkl_linear' not in ops
         _stem_weight(model if family == 'backbone' else model.backbone).add_(1.)
         for o, first in zip(spec.module(x), got):
             assert torch.equal(o, first)
+
+
+def _linear_ops(model: nn.Module, x: torch.Tensor) -> set:
+    with torch.no_grad(), torch.profiler.profile() as prof:
+        model(x)
+    return {e.key for e in prof.key_averages()} & {'mkldnn::_linear_pointwise',
+                                                     'mkl::_mkl_linear'}
+
+
+def test_linear_kernel_choice():
+    """``linear='mkl'`` leaves inductor's own float32 choice (MKL), the default switches it
+    to oneDNN (whose GELU post-op fusion inductor then applies); both equal eager. The patched
+    hook is restored after the call, also when it raises."""
+    torch.manual_seed(0)
+    x = torch.randn(6, 16)
+    eager = nn.Sequential(nn.Linear(16, 32), nn.GELU(), nn.Linear(32, 8)).eval()
+    with torch.no_grad():
+        ref = eager(x)
+    seen = {}
+    for kind in ('mkl', 'onednn'):
+        model = compile_model(copy.deepcopy(eager), linear=kind)
+        with torch.no_grad():
+            assert max_rel_err(model(x), ref) < 1e-5
+        seen[kind] = _linear_ops(model, x)
+    assert seen == {'mkl': {'mkl::_mkl_linear'}, 'onednn': {'mkldnn::_linear_pointwise'}}
+
+    from torch._inductor.fx_passes.mkldnn_fusion import CpuMkldnnDeviceOp as op
+    original = op.pack_linear
+    with pytest.raises(RuntimeError, match='inside'):
+        with linear_kernel('onednn'):
+            assert op.pack_linear is not original
+            raise RuntimeError('inside')
+    assert op.pack_linear is original
+    with pytest.raises(ValueError, match="linear_kernel='cublas'"):
+        with linear_kernel('cublas'):
+            pass
+    with pytest.raises(ValueError, match="linear='blas'"):
+        compile_model(eager, linear='blas')
+
+
+def test_keep_freed_cpu_memory_stops_page_fault_churn():
+    """Large blocks allocated and freed in a loop (as a forward pass does) fault in fresh
+    pages every round under glibc's defaults (above 32 MiB a block is always mmap-ed), and
+    none once freed memory is kept. Each case in a fresh process: the setting is global."""
+    script = (
+        'import resource, sys, torch\n'
+        'from uniformer_mm.deploy import keep_freed_cpu_memory\n'
+        'note = keep_freed_cpu_memory() if sys.argv[1] == "keep" else "-"\n'
+        'assert note, "not applied"\n'
+        'def rnd():\n'
+        '    for mb in (1, 4, 16, 48):\n'
+        '        torch.empty(mb << 18).fill_(1.)\n'
+        'rnd()\n'
+        'r0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt\n'
+        'for _ in range(3):\n'
+        '    rnd()\n'
+        'print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - r0)\n')
+    faults = {}
+    for mode in ('default', 'keep'):
+        env = {k: v for k, v in os.environ.items() if not k.startswith('MALLOC_')}
+        r = subprocess.run([sys.executable, '-c', script, mode], cwd=REPO, env=env,
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr[-2000:]
+        faults[mode] = int(r.stdout.split()[-1])
+    # 3 rounds x 48 MiB = 36864 pages of 4 KiB at least under the defaults.
+    assert faults['default'] > 30000 and faults['keep'] < 100, faults
+
+
+def test_keep_freed_cpu_memory_elsewhere_changes_nothing(monkeypatch):
+    import platform
+
+    from uniformer_mm.deploy import allocator
+    monkeypatch.setattr(allocator, '_applied', None)
+    monkeypatch.setattr(platform, 'libc_ver', lambda *a, **k: ('musl', '1.2'))
+    assert allocator.keep_freed_cpu_memory() is None
 
 
 def test_compile_model_refuses_frozen_symbolic_sizes():
@@ -357,6 +440,7 @@ def test_test_py_compile(tmp_path, golden_case):
                   '--out', str(out), '--compile'], env=dict(UNIFORMER_MM_DEMO_DATA=str(data)))
     assert r.returncode == 0, r.stderr[-3000:] + r.stdout[-3000:]
     assert 'compiled' in r.stdout
+    assert 'glibc malloc keeps freed memory' in r.stdout  # on CPU, by default
     with open(out, 'rb') as f:
         preds = pickle.load(f)
     from mmengine.config import Config

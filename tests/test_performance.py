@@ -285,6 +285,35 @@ def test_paired_ratio_uses_rounds():
     assert bm.paired_ratio([1, 1, 2, 2], [2, 2, 4, 4]) == 2
 
 
+def _deploy_case(key: str, ours: bool, times: List[float], compile_: str = None) -> dict:
+    variant = dict(dtype='fp32', channels_last=False, compile=compile_, runtime='torch')
+    return dict(name=f'{key} {compile_}', label=key, key=key, ours=ours, variant=variant,
+                times_s=times, gflops=2.0, throughput=8 / sorted(times)[1], batch=8,
+                first_call_s=1.0, check=dict(max_rel_diff=1e-6))
+
+
+def test_deploy_ratio_target_reports_the_gemm_ceiling():
+    """The ratio target of a deploy group, and its ceiling: the GEMM rate measured in the
+    group over the compared model's FLOP rate (2 FLOPs per counted multiply-add)."""
+    official = _deploy_case('uniformer_s_official', False, [2.0, 2.0, 2.0])
+    group = dict(name='deploy_s', cases=[
+        _deploy_case('uniformer_s', True, [1.6, 1.6, 1.6]), official,
+        _deploy_case('uniformer_s', True, [1.0, 1.25, 1.0], 'inductor')])
+    report = dict(groups=[group])
+    (ratio, ) = [t for t in bm.evaluate_targets(report) if '>=' in t['name']]
+    assert ratio['value'] == 2.0 and ratio['met'] and ratio['ceiling'] is None
+    group['gemm'] = dict(shape=[1568, 320, 1280], gflops=40.0)
+    (ratio, ) = [t for t in bm.evaluate_targets(report) if '>=' in t['name']]
+    rate = 2 * official['gflops'] * official['throughput']  # 16 GFLOP/s
+    assert ratio['ceiling'] == pytest.approx(40.0 / rate, abs=1e-3)
+    assert f'computes {rate:.0f} GFLOP/s' in ratio['measured']
+    assert 'more than about 2.50x faster' in ratio['measured']
+
+
+def test_gemm_rate_is_a_rate():
+    assert 0 < bm.gemm_rate(64, 32, 48, repeats=3) < 1e5
+
+
 def test_run_group_report_markdown_and_chart(tmp_path):
     """The runner end to end on tiny cases (timings are not checked, only their presence)."""
     kw = dict(arch=dict(depths=[1, 1, 1, 1], embed_dims=[16, 32, 64, 128], head_dim=16),
@@ -298,11 +327,12 @@ def test_run_group_report_markdown_and_chart(tmp_path):
              bm.Case(fused, (3, 384, 384), 1, bm.Variant('bf16', compile='eager')),
              bm.Case(missing, (3, 384, 384))]
     group = bm.Group('dense', 'tiny dense', cases, 'global', warmup=0, repeats=2,
-                     profile=('global', ))
+                     profile=('global', ), gemm_probe=(64, 32, 48))
     report = dict(machine=bm.machine_info(), command='test', load_start=[0, 0, 0], groups=[
         bm.run_group(group, verbose=False)])
     g = report['groups'][0]
     assert g['skipped'] and 'no_such_toolbox' in g['skipped'][0]
+    assert g['gemm']['shape'] == [64, 32, 48] and g['gemm']['gflops'] > 0
     by = {c['name']: c for c in g['cases']}
     base = by['tiny @384x384 fp32']
     assert base['rel_throughput'] == 1 and base['rel_memory'] == 1

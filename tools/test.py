@@ -40,6 +40,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--compile', action='store_true', help='fast inference: compile the '
                         'backbone (and neck) with inductor and frozen weights; the first batch '
                         'of each input size compiles (see docs/deploy.md)')
+    parser.add_argument('--default-malloc', action='store_true', help='on CPU, keep glibc\'s '
+                        'allocator defaults; by default freed tensor memory is kept for reuse, '
+                        'which spares every pass its page faults (see docs/deploy.md)')
     parser.add_argument('--src-labels', help='class order of the checkpoint\'s classifier '
                         'rows: a registered order (official_k400, mmaction2_sthv2, ...), a label '
                         'file (or several joined by ","), or "none" to keep the rows; default: '
@@ -71,6 +74,13 @@ def main(argv=None) -> dict:
     from uniformer_mm import apis
     from uniformer_mm.checkpoint import CheckpointError
     from uniformer_mm.data_errors import DataSampleError
+
+    malloc_note = None
+    if not args.default_malloc:
+        import torch
+        if not torch.cuda.is_available():  # before any large allocation
+            from uniformer_mm.deploy.allocator import keep_freed_cpu_memory
+            malloc_note = keep_freed_cpu_memory()
 
     with cli.exit_on_error(*cli.USER_ERRORS):
         cli.apply_launch_args(args)
@@ -105,6 +115,8 @@ def main(argv=None) -> dict:
             cli.add_dump_results(cfg, args.out)
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    if malloc_note:
+        runner.logger.info(f'{malloc_note} (--default-malloc: glibc\'s defaults)')
     # A refused or mismatched checkpoint (another architecture or toolbox, missing keys of an
     # official layout) is the user's to fix; the message names the file and the config.
     with cli.exit_on_error(CheckpointError, ValueError, KeyError):

@@ -18,7 +18,15 @@ What is measured, and how:
   warm-up. The cases of a group run round-robin (A B C, A B C, ...), so load from other
   processes and clock changes hit all of them alike. Each case reports the median, min and max
   over the repeats; ratios between two cases are the median of the per-round ratios
-  ("paired"), which cancels slow drifts better than a ratio of medians.
+  ("paired"), which cancels slow drifts better than a ratio of medians. Every case runs under
+  one allocator setting, by default glibc keeping freed memory
+  (:func:`uniformer_mm.deploy.keep_freed_cpu_memory`, as ``tools/test.py`` runs on CPU):
+  under glibc's adaptive defaults a model's large activations may be ``mmap``-ed afresh in
+  every pass, costing tens of thousands of page faults, in amounts that differ from process to
+  process and from model to model (``--malloc default`` measures that).
+* **GEMM ceiling** -- for the ratio targets, this CPU's float32 matrix-product rate at the
+  models' dominant layer shape, measured right after the group: a model's FLOPs at that rate
+  bound how fast any implementation calling the same kernels can run.
 * **Torch peak** -- the most memory held at any moment by tensors allocated during one forward
   pass. ``torch.profiler`` with ``profile_memory=True`` makes the CPU allocator report, with
   every allocation and free, its running total of the bytes allocated while profiling; the
@@ -53,15 +61,16 @@ from .specs import Case, Group, ModelSpec, PreparedCase, Variant, make_input
 from .suites import (TOP1, compare_group, compile_suite, default_suite, deploy_suite,
                      peer_specs, quick_suite)
 from .targets import compiled_ok, evaluate_targets, light_claim
-from .timing import paired_ratio, time_interleaved
+from .timing import gemm_rate, paired_ratio, time_interleaved
 
 __all__ = [
     'ModelSpec', 'Variant', 'Case', 'Group', 'PreparedCase', 'make_input', 'machine_info',
     'load_average', 'build_model', 'build_spec', 'randomize_batchnorm_', 'spread_attention_',
     'use_explicit_softmax_attention', 'use_official_layout', 'to_channels_last_', 'VIDEO_ARCHS',
     'mmaction_uniformer_kwargs', 'build_mmaction_pair', 'output_difference',
-    'set_layernorm_eps', 'restore_layernorm_eps', 'time_interleaved', 'paired_ratio', 'MB',
-    'torch_peak_memory', 'peak_from_profile', 'rss_peak_in_subprocess', 'count_flops',
+    'set_layernorm_eps', 'restore_layernorm_eps', 'time_interleaved', 'paired_ratio',
+    'gemm_rate', 'MB', 'torch_peak_memory', 'peak_from_profile', 'rss_peak_in_subprocess',
+    'count_flops',
     'quiet_profiler', 'cpu_profiler', 'profile_ops', 'profile_table', 'top_ops', 'copy_stats',
     'OP_FAMILIES', 'op_family', 'family_breakdown', 'max_rel_diff',
     'run_group', 'run_suite', 'TOP1', 'peer_specs', 'default_suite', 'compile_suite',

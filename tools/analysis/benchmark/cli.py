@@ -114,6 +114,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                      help='also measure the RSS peak of each case in a fresh subprocess')
     how.add_argument('--no-flops', action='store_true', help='skip FLOP counting')
     how.add_argument('--threads', type=int, default=None, help='torch.set_num_threads')
+    how.add_argument('--malloc', default='keep', choices=('keep', 'default'),
+                     help='keep (default): glibc keeps freed memory for reuse, as tools/test.py '
+                     'runs on CPU, so that no case pays page faults the others do not '
+                     '(uniformer_mm.deploy.keep_freed_cpu_memory); default: glibc\'s adaptive '
+                     'defaults, whose page-fault churn differs from process to process')
     out = parser.add_argument_group('output')
     out.add_argument('--out', help='write the JSON report here')
     out.add_argument('--chart', help='write the PNG chart here')
@@ -204,6 +209,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     MMLogger.get_instance('uniformer_mm_benchmark', log_level='WARNING')
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.malloc == 'keep':
+        from uniformer_mm.deploy.allocator import keep_freed_cpu_memory
+        keep_freed_cpu_memory()  # before the models' first allocations
     groups = build_groups(args)
     load, cores = os.getloadavg()[0], os.cpu_count() or 1
     if load > cores / 2 and 'OMP_WAIT_POLICY' not in os.environ:

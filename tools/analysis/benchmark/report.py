@@ -80,24 +80,24 @@ def _md_group(group: dict) -> List[str]:
 #: printed next to it): the mechanism, which does not change from run to run.
 BOUNDS_NOTES = {
     'deploy_s': 'Stages 3-4 are transformer blocks at 196 and 49 tokens: their linear layers '
-                '(qkv, proj, MLP; MKL GEMMs) take about half the time, the convolutions '
-                '(oneDNN) a quarter to a third, attention itself under a tenth. Frozen '
-                'compilation pre-packs the GEMM and convolution weights, folds BatchNorm into '
-                'the convolutions, fuses residual adds into them and GELU / LayerNorm / adds '
-                'into generated kernels; it calls the same GEMM and convolution kernels, whose '
-                'share bounds its gain over our eager model (the ceiling above). Over the '
-                'official-equivalent model ours adds channels-last convolutions and fused '
-                'attention (about 1.1x eager), so the 1.4x target sits at the product of two '
-                'small margins, and single runs on the shared machine scatter around it.',
+                '(qkv, proj, MLP) take about half the time, the convolutions (oneDNN) a '
+                'quarter, attention itself under a tenth. Frozen compilation pre-packs the '
+                'linear weights for oneDNN\'s matmul (faster than MKL\'s sgemm on this CPU, '
+                'with GELU fused into it), folds BatchNorm into the convolutions and fuses the '
+                'remaining pointwise work into generated kernels. The official-equivalent '
+                'model, eager, already computes at about two thirds of this CPU\'s GEMM rate, '
+                'so no implementation on these kernels can be much more than the ceiling '
+                'above faster than it; the 1.4x target lies close to that ceiling.',
     'deploy_3d': 'Joint space-time attention over 8x14x14 = 1568 tokens in stage 3 is the '
                  'largest single cost, then the MLP / qkv GEMMs and the 1x1x1 convolutions of '
                  'stages 1-2. Ours runs the attention in the fused flash kernel of SDPA '
                  '(about 2x the explicit softmax(q k^T) v of mmaction2 here, and no 1568x1568 '
-                 'matrix); compilation leaves that kernel and the GEMMs as they are. mmaction2 '
-                 'computes everything else with the same GEMM and convolution kernels, so 2x '
-                 'its throughput needs its attention share to be large: its explicit softmax '
-                 'reads and writes 1568x1568 matrices and slows down most when other jobs '
-                 'share the memory bandwidth, and the ratio grows with the load.',
+                 'matrix); compilation leaves that kernel as it is and moves the linears to '
+                 'oneDNN. mmaction2 computes everything else with the same GEMM and '
+                 'convolution kernels. Under glibc\'s default allocator it also maps its 49 MB '
+                 'attention matrices afresh in every block (blocks over 32 MiB always are), '
+                 'which the shared allocator setting of this run removes: the ratio left is '
+                 'the models\' own, and the ceiling above bounds it.',
 }
 
 
@@ -170,7 +170,17 @@ def render_markdown(report: dict, chart: Optional[str] = None) -> str:
         'multi-threaded CPU runs of op-heavy models become several times slower (2-3x measured '
         'here for UniFormer-XXS at a load average of 4-5). `make benchmark` therefore sets '
         '`OMP_WAIT_POLICY=PASSIVE` (waiting threads sleep), which keeps timings close to what '
-        'the model costs; on an idle machine it can cost a few percent.', '']
+        'the model costs; on an idle machine it can cost a few percent.',
+        '* Allocator: every case runs with glibc keeping freed memory for reuse '
+        '(`MALLOC_MMAP_THRESHOLD_` / `MALLOC_TRIM_THRESHOLD_` in the environment above, set by '
+        '`uniformer_mm.deploy.keep_freed_cpu_memory`, as `tools/test.py` runs on CPU). Under '
+        'glibc\'s adaptive defaults, large activations may be mapped afresh in every pass: '
+        'tens of thousands of page faults per pass, differing from process to process and '
+        'from model to model, which moved the ratios of this page by up to 40% between runs '
+        '(`--malloc default` measures that way; docs/deploy.md).',
+        '* Ceiling (ratio targets): this CPU\'s float32 GEMM rate at the models\' main layer '
+        'shape, measured right after the group, over the compared model\'s FLOP rate: the '
+        'most any implementation calling the same kernels could gain on it.', '']
     out += ['Other runs of the same tool:', '',
             '* one group of this page: `python -m tools.analysis.benchmark --groups dense` '
             '(`--list` shows the groups and cases)',

@@ -22,7 +22,7 @@ from .profiling import copy_stats, family_breakdown, profile_ops, profile_table,
 from .report import format_group
 from .specs import Case, Group, PreparedCase, Variant, make_input
 from .targets import evaluate_targets, light_claim
-from .timing import paired_ratio, time_interleaved
+from .timing import gemm_rate, paired_ratio, time_interleaved
 
 __all__ = ['machine_info', 'load_average', 'max_rel_diff', 'run_group', 'run_suite']
 
@@ -59,8 +59,11 @@ def machine_info() -> dict:
         isa=[f for f in ('avx2', 'avx512f', 'avx512_bf16', 'amx_bf16') if f in flags],
         platform=platform.platform(), python=platform.python_version(),
         # Threading settings change CPU timings, by a factor of several under contention.
+        # So does the allocator (uniformer_mm.deploy.keep_freed_cpu_memory sets the MALLOC_*).
         env={k: os.environ[k] for k in ('OMP_NUM_THREADS', 'OMP_WAIT_POLICY', 'GOMP_SPINCOUNT',
-                                        'KMP_BLOCKTIME', 'MKL_NUM_THREADS') if k in os.environ},
+                                        'KMP_BLOCKTIME', 'MKL_NUM_THREADS',
+                                        'MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_')
+             if k in os.environ},
         versions={m: _version(m) for m in ('torch', 'mmengine', 'mmcv', 'mmpretrain', 'mmaction',
                                            'uniformer_mm')},
         date=datetime.datetime.now().isoformat(timespec='seconds'))
@@ -226,6 +229,10 @@ def run_group(group: Group, verbose: bool = True, flops: bool = True,
     times = time_interleaved(dict(prepared), group.warmup, group.repeats) if prepared else {}
     for name, ts in times.items():
         entries[name].update(_summary(ts, names[name].batch))
+    if group.gemm_probe:
+        # Right after the timing, under the same load: the ceiling the targets compare with.
+        result['gemm'] = dict(shape=list(group.gemm_probe),
+                              gflops=round(gemm_rate(*group.gemm_probe), 1))
 
     for name, p in prepared.items():
         v = p.case.variant

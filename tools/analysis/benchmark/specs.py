@@ -162,6 +162,10 @@ class Group:
         profile (Sequence[str]): ``spec.key`` s whose reference case and fp32 compiled case
             are profiled (operator table and copy statistics kept in the report).
         note (str): Text shown under the heading.
+        gemm_probe (tuple[int, int, int] | None): ``(M, K, N)`` of the matrix product that
+            dominates the baseline model's FLOPs; this CPU's float32 rate at that shape is
+            measured after the cases (a ceiling for every implementation calling the same
+            kernels, see ``targets.py``).
     """
     name: str
     title: str
@@ -172,6 +176,7 @@ class Group:
     rss: Union[bool, Sequence[str]] = False
     profile: Sequence[str] = ()
     note: str = ''
+    gemm_probe: Optional[Tuple[int, int, int]] = None
 
 
 def make_input(case: Case, seed: int = 0) -> torch.Tensor:

@@ -246,6 +246,9 @@ def deploy_suite(repeats: int = 11) -> List[Group]:
                             'mmaction.UniFormer', mmaction_uniformer_kwargs(arch3d),
                             weights_from='uniformer3d_s')
     dense = dict(arch='small', out_indices=(0, 1, 2, 3), final_norm=False)
+    # Both ratio groups spend most of their FLOPs in stage 3's MLP: 1568 tokens (8 x 14² and
+    # 8 x 14² after the video stem's temporal stride 2) x 320 -> 1280.
+    stage3_mlp = (1568, 320, 1280)
     plan = [
         ('deploy_s', [ours_s], (3, 224, 224), 8, official_s, 'uniformer_s_official'),
         ('deploy_3d', [ours_3d], (3, 16, 224, 224), 1, mmaction_3d, 'mmaction_uniformer_s'),
@@ -267,6 +270,7 @@ def deploy_suite(repeats: int = 11) -> List[Group]:
             name, f'{specs[0].label}: eager, compiled (inductor, frozen weights), onnxruntime; '
             f'{batch} x {"x".join(map(str, shape[1:]))}, CPU fp32', cases, baseline or key,
             warmup=1, repeats=repeats, profile=tuple(c.spec.key for c in cases[:2]),
+            gemm_probe=stage3_mlp if peer is not None else None,
             note='Compiled: torch.compile(fullgraph=True) with inductor freezing, the mode of '
                  'tools/test.py --compile (first call = compilation). onnxruntime: the ONNX '
                  'graph of tools/deployment/export.py (dynamic shapes), CPU provider, '
