@@ -634,6 +634,23 @@ def test_get_flops_reproduces_the_paper_for_xxs_128(get_flops) -> None:
     assert within_paper(result['flops'], entry['FLOPs'], 0.05), result['flops']
 
 
+def test_get_flops_tool_applies_cfg_options(get_flops) -> None:
+    """The command line end to end: ``--cfg-options`` (parsed after argparse, as in the other
+    tools) reaches the counted model."""
+    import subprocess
+    import sys
+    path = CONFIG_DIR / 'cls/uniformer_xxs_in1k_128.py'
+    r = subprocess.run([sys.executable, 'tools/analysis/get_flops.py', str(path), '--shape',
+                        '64', '--cfg-options', 'model.head.num_classes=10'], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    ten = get_flops.complexity_of_config(str(path), (64, ), dict(model=dict(head=dict(
+        num_classes=10))))
+    full = get_flops.complexity_of_config(str(path), (64, ))
+    assert ten['params'] < full['params']
+    assert f"Params:     {ten['params'] / 1e6:.2f} M" in r.stdout, r.stdout
+
+
 def test_get_flops_video_views_and_shape(get_flops) -> None:
     """Video defaults come from the test pipeline: clip length, crop, clips x crops views."""
     cfg = load_config(CONFIG_DIR / 'video/uniformer_b_32_sthv2_prek400.py')

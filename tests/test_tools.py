@@ -516,7 +516,8 @@ def test_exit_on_error(monkeypatch):
 
 @pytest.mark.parametrize('tool', ['tools/train.py', 'tools/test.py', 'tools/demo/image_demo.py',
                                   'tools/demo/video_demo.py',
-                                  'tools/model_converters/uniformer_official2mm.py'])
+                                  'tools/model_converters/uniformer_official2mm.py',
+                                  'tools/analysis/get_flops.py'])
 def test_help_imports_neither_torch_nor_mmengine(tool):
     # The tools import uniformer_mm, torch and mmengine (seconds) only after parsing, so --help
     # and argument errors are instant.

@@ -11,7 +11,23 @@ The tools import this file as ``_launch_flags`` (Python puts a script's folder f
 """
 import argparse
 
-__all__ = ['add_launch_flags']
+__all__ = ['add_launch_flags', 'add_cfg_options']
+
+
+def add_cfg_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add ``--cfg-options KEY=VALUE ...`` (a list; ``uniformer_mm.cli.parse_cfg_options``
+    makes it the dict of mmengine's ``DictAction`` after parsing).
+
+    Args:
+        parser (argparse.ArgumentParser): A tool's parser.
+
+    Returns:
+        argparse.ArgumentParser: The same parser.
+    """
+    parser.add_argument('--cfg-options', nargs='+', action='extend', metavar='KEY=VALUE',
+                        help='override config settings (mmengine DictAction syntax), e.g. '
+                        'train_dataloader.batch_size=4')
+    return parser
 
 
 def add_launch_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -23,9 +39,7 @@ def add_launch_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
     Returns:
         argparse.ArgumentParser: The same parser.
     """
-    parser.add_argument('--cfg-options', nargs='+', action='extend', metavar='KEY=VALUE',
-                        help='override config settings (mmengine DictAction syntax), e.g. '
-                        'train_dataloader.batch_size=4')
+    add_cfg_options(parser)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     # torch.distributed.launch passes --local-rank (torch>=2) or --local_rank

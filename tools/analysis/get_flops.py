@@ -26,11 +26,19 @@ view and multiplied by the test views (clips x crops), as the official tables do
 are counted as mmdet's dummy forward (which the paper used): box heads on 1000 proposals,
 mask heads on 100 (see :func:`cap_cascade_mask_rois`).
 """
-import argparse
-from typing import Any, Optional, Sequence, Tuple
+from __future__ import annotations  # the annotations name torch types, imported lazily
 
-import torch
-import torch.nn as nn
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Tuple
+
+if TYPE_CHECKING:
+    import torch
+    import torch.nn as nn
+
+if __name__ == '__main__':  # as a script: the shared --cfg-options flag from tools/
+    import os.path as osp
+    sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 __all__ = ['count_complexity', 'default_input_shape', 'build_for_counting',
            'cap_cascade_mask_rois', 'complexity_of_config', 'main']
@@ -126,6 +134,7 @@ def cap_cascade_mask_rois(roi_head: nn.Module, cap: int = MASK_ROIS) -> None:
         roi_head (nn.Module): An mmdet cascade RoI head (``_mask_forward(stage, x, rois)``).
         cap (int): RoIs per forward.
     """
+    import torch
     original = roi_head._mask_forward
 
     def capped(stage: int, x: Tuple[torch.Tensor, ...], rois: torch.Tensor) -> dict:
@@ -139,18 +148,22 @@ def cap_cascade_mask_rois(roi_head: nn.Module, cap: int = MASK_ROIS) -> None:
     roi_head._mask_forward = capped
 
 
-class _TensorForward(nn.Module):
-    """``model(inputs, data_samples, mode='tensor')`` as a one-input module for tracing."""
+def _tensor_forward(model: nn.Module, data_samples: Optional[list] = None,
+                    **kwargs: Any) -> nn.Module:
+    """``model(inputs, data_samples, mode='tensor')`` as a one-input module for tracing
+    (defined here so that importing this file, and ``--help``, need no torch)."""
+    import torch.nn as nn
 
-    def __init__(self, model: nn.Module, data_samples: Optional[list] = None,
-                 **kwargs: Any) -> None:
-        super().__init__()
-        self.model = model
-        self.data_samples = data_samples
-        self.kwargs = kwargs
+    class TensorForward(nn.Module):
 
-    def forward(self, inputs: torch.Tensor) -> Any:
-        return self.model(inputs, self.data_samples, mode='tensor', **self.kwargs)
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, inputs: torch.Tensor) -> Any:
+            return self.model(inputs, data_samples, mode='tensor', **kwargs)
+
+    return TensorForward()
 
 
 def build_for_counting(cfg: Any, shape: Sequence[int]) -> Tuple[nn.Module, Tuple[Any, ...]]:
@@ -164,6 +177,7 @@ def build_for_counting(cfg: Any, shape: Sequence[int]) -> Tuple[nn.Module, Tuple
         tuple: ``(module, inputs)`` with ``module(*inputs)`` running the model's tensor mode
         (backbone, neck and heads; no post-processing).
     """
+    import torch
     from mmengine.model import revert_sync_batchnorm
     from mmengine.registry import DefaultScope
 
@@ -194,7 +208,7 @@ def build_for_counting(cfg: Any, shape: Sequence[int]) -> Tuple[nn.Module, Tuple
             data_samples = [DetDataSample(metainfo=dict(
                 img_shape=size, ori_shape=size, pad_shape=size, batch_input_shape=size,
                 scale_factor=(1., 1.)))]
-    return _TensorForward(model, data_samples, **kwargs), (inputs, )
+    return _tensor_forward(model, data_samples, **kwargs), (inputs, )
 
 
 def complexity_of_config(config: str, shape: Optional[Sequence[int]] = None,
@@ -211,6 +225,7 @@ def complexity_of_config(config: str, shape: Optional[Sequence[int]] = None,
         dict: :func:`count_complexity`'s result plus ``shape``, ``views`` and
         ``flops_all_views``.
     """
+    import torch
     from mmengine.config import Config
     cfg = Config.fromfile(config)
     if cfg_options:
@@ -228,16 +243,15 @@ def complexity_of_config(config: str, shape: Optional[Sequence[int]] = None,
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    """Command-line options."""
-    from mmengine.config import DictAction
+    """Command-line options (plain argparse: ``--help`` imports neither torch nor mmengine)."""
+    from _launch_flags import add_cfg_options
     parser = argparse.ArgumentParser(description='Count the parameters and FLOPs of a config')
     parser.add_argument('config', help='config file')
     parser.add_argument('--shape', type=int, nargs='+',
                         help='input size: S (square), H W, or T H W for videos (default: the '
                         "paper's size for the task)")
     parser.add_argument('--table', action='store_true', help='print the per-module table')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, key=value')
+    add_cfg_options(parser)
     args = parser.parse_args(argv)
     if args.shape is not None and len(args.shape) not in (1, 2, 3):
         parser.error('--shape takes 1, 2 or 3 integers')
@@ -249,6 +263,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
     from uniformer_mm import cli  # after parsing: --help stays fast
     cli.quiet_known_messages()
+    args.cfg_options = cli.parse_cfg_options(args.cfg_options)
 
     with cli.exit_on_error(FileNotFoundError, ValueError):  # a wrong path or --shape
         result = complexity_of_config(args.config, args.shape, args.cfg_options)
