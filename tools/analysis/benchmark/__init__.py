@@ -25,8 +25,9 @@ What is measured, and how:
   every pass, costing tens of thousands of page faults, in amounts that differ from process to
   process and from model to model (``--malloc default`` measures that).
 * **GEMM ceiling** -- for the ratio targets, this CPU's float32 matrix-product rate at the
-  models' dominant layer shape, measured right after the group: a model's FLOPs at that rate
-  bound how fast any implementation calling the same kernels can run.
+  models' dominant layer shape, timed as one more case in the group's rounds: a model's
+  FLOPs at that rate bound how fast any implementation calling the same kernels can run
+  (the ceiling is the median over rounds of the probe's rate over the model's).
 * **Torch peak** -- the most memory held at any moment by tensors allocated during one forward
   pass. ``torch.profiler`` with ``profile_memory=True`` makes the CPU allocator report, with
   every allocation and free, its running total of the bytes allocated while profiling; the

@@ -179,7 +179,7 @@ def render_markdown(report: dict, chart: Optional[str] = None) -> str:
         'from model to model, which moved the ratios of this page by up to 40% between runs '
         '(`--malloc default` measures that way; docs/deploy.md).',
         '* Ceiling (ratio targets): this CPU\'s float32 GEMM rate at the models\' main layer '
-        'shape, measured right after the group, over the compared model\'s FLOP rate: the '
+        'shape, timed in the same rounds, over the compared model\'s FLOP rate: the '
         'most any implementation calling the same kernels could gain on it.', '']
     out += ['Other runs of the same tool:', '',
             '* one group of this page: `python -m tools.analysis.benchmark --groups dense` '

@@ -10,7 +10,7 @@ import os
 import platform
 import statistics
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -22,7 +22,10 @@ from .profiling import copy_stats, family_breakdown, profile_ops, profile_table,
 from .report import format_group
 from .specs import Case, Group, PreparedCase, Variant, make_input
 from .targets import evaluate_targets, light_claim
-from .timing import gemm_rate, paired_ratio, time_interleaved
+from .timing import GemmProbe, paired_ratio, time_interleaved
+
+#: Name of the GEMM probe among a group's timed functions.
+GEMM_PROBE = '__gemm_probe__'
 
 __all__ = ['machine_info', 'load_average', 'max_rel_diff', 'run_group', 'run_suite']
 
@@ -226,13 +229,20 @@ def run_group(group: Group, verbose: bool = True, flops: bool = True,
 
     _log(f'  timing {len(prepared)} cases: warm-up {group.warmup}, {group.repeats} rounds',
          verbose)
-    times = time_interleaved(dict(prepared), group.warmup, group.repeats) if prepared else {}
+    fns: Dict[str, Callable[[], Any]] = dict(prepared)
+    probe = GemmProbe(group.gemm_probe) if group.gemm_probe and prepared else None
+    if probe is not None:
+        # A case of its own: its rounds run under the load of the models' rounds (targets.py
+        # turns the pairs into the ceiling of the ratio targets).
+        fns[GEMM_PROBE] = probe
+    times = time_interleaved(fns, group.warmup, group.repeats) if prepared else {}
+    if probe is not None:
+        gemm_times = times.pop(GEMM_PROBE)
+        result['gemm'] = dict(shape=list(group.gemm_probe), times_s=gemm_times,
+                              gflop_per_call=probe.flops / 1e9,
+                              gflops=round(probe.rate(statistics.median(gemm_times)), 1))
     for name, ts in times.items():
         entries[name].update(_summary(ts, names[name].batch))
-    if group.gemm_probe:
-        # Right after the timing, under the same load: the ceiling the targets compare with.
-        result['gemm'] = dict(shape=list(group.gemm_probe),
-                              gflops=round(gemm_rate(*group.gemm_probe), 1))
 
     for name, p in prepared.items():
         v = p.case.variant

@@ -164,8 +164,8 @@ class Group:
         note (str): Text shown under the heading.
         gemm_probe (tuple[int, int, int] | None): ``(M, K, N)`` of the matrix product that
             dominates the baseline model's FLOPs; this CPU's float32 rate at that shape is
-            measured after the cases (a ceiling for every implementation calling the same
-            kernels, see ``targets.py``).
+            timed in the rounds next to the cases (a ceiling for every implementation calling
+            the same kernels, see ``targets.py``).
     """
     name: str
     title: str

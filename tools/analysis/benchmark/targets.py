@@ -1,4 +1,5 @@
 """The performance targets and the light-model claim, judged on a report's numbers."""
+import statistics
 from typing import Dict, List, Optional, Tuple
 
 from .report import fmt
@@ -153,7 +154,14 @@ def _gemm_ceiling(group: dict, other: dict) -> Optional[Tuple[float, str]]:
     if not (gemm and other.get('gflops') and other.get('throughput')):
         return None
     rate = 2 * other['gflops'] * other['throughput']  # GFLOP/s (the counter gives MACs)
-    ceiling = gemm['gflops'] / rate
+    if 'times_s' in gemm and 'times_s' in other:
+        # Round by round: the probe's rate over the model's, both under that round's load.
+        flop = 2 * other['gflops'] * other['batch']  # GFLOP per pass
+        ceiling = statistics.median(
+            (gemm['gflop_per_call'] / g) / (flop / t)
+            for g, t in zip(gemm['times_s'], other['times_s']))
+    else:  # a rate measured on its own
+        ceiling = gemm['gflops'] / rate
     shape = 'x'.join(map(str, gemm['shape']))
     return ceiling, (f'ceiling: {other["label"]} computes {rate:.0f} GFLOP/s, '
                      f'{100 / ceiling:.0f}% of this CPU\'s fp32 GEMM rate at the main layer '

@@ -6,7 +6,7 @@ from typing import Callable, Dict, List, Sequence
 
 import torch
 
-__all__ = ['time_interleaved', 'paired_ratio', 'gemm_rate']
+__all__ = ['time_interleaved', 'paired_ratio', 'GemmProbe', 'gemm_rate']
 
 
 @torch.no_grad()
@@ -38,20 +38,39 @@ def paired_ratio(times_a: Sequence[float], times_b: Sequence[float]) -> float:
     return statistics.median(b / a for a, b in zip(times_a, times_b))
 
 
-@torch.no_grad()
-def gemm_rate(m: int, k: int, n: int, repeats: int = 15) -> float:
-    """This CPU's float32 matrix-product rate at one shape, in GFLOP/s (2 FLOPs per
-    multiply-add; torch's threads; the fastest of ``repeats`` products, after two untimed).
+class GemmProbe:
+    """This CPU's float32 matrix-product rate at one shape, timed as a case of its own.
 
-    The kernel is the one ``nn.Linear`` calls in eager mode (MKL / oneDNN): a model whose FLOPs
-    are nearly all such products cannot run much faster than its FLOPs at this rate.
+    Run in :func:`time_interleaved` next to the models, every round gives a rate measured
+    under the same load as the models' passes of that round (:meth:`rate`), so ratios to it
+    pair round by round like every other ratio here. The kernel is the one ``nn.Linear``
+    calls in eager mode (MKL / oneDNN): a model whose FLOPs are nearly all such products
+    cannot run much faster than its FLOPs at this rate.
+
+    Args:
+        shape (tuple[int, int, int]): ``(M, K, N)``.
+        products (int): Products per call (a call should last tens of milliseconds).
     """
-    a, b = torch.randn(m, k), torch.randn(k, n)
-    for _ in range(2):
-        torch.mm(a, b)
-    best = float('inf')
-    for _ in range(repeats):
-        start = time.perf_counter()
-        torch.mm(a, b)
-        best = min(best, time.perf_counter() - start)
-    return 2 * m * k * n / best / 1e9
+
+    def __init__(self, shape: Sequence[int], products: int = 4) -> None:
+        m, k, n = shape
+        self.a, self.b = torch.randn(m, k), torch.randn(k, n)
+        self.products = products
+        self.flops = 2 * m * k * n * products
+
+    @torch.no_grad()
+    def __call__(self) -> None:
+        for _ in range(self.products):
+            torch.mm(self.a, self.b)
+
+    def rate(self, seconds: float) -> float:
+        """GFLOP/s of a call that took ``seconds``."""
+        return self.flops / seconds / 1e9
+
+
+def gemm_rate(m: int, k: int, n: int, repeats: int = 5) -> float:
+    """:class:`GemmProbe`'s median rate at ``(m, k, n)`` over ``repeats`` calls, in GFLOP/s
+    (2 FLOPs per multiply-add; torch's threads)."""
+    probe = GemmProbe((m, k, n))
+    times = time_interleaved({'gemm': probe}, warmup=1, repeats=repeats)['gemm']
+    return probe.rate(statistics.median(times))
