@@ -24,10 +24,11 @@ What is measured, and how:
   under glibc's adaptive defaults a model's large activations may be ``mmap``-ed afresh in
   every pass, costing tens of thousands of page faults, in amounts that differ from process to
   process and from model to model (``--malloc default`` measures that).
-* **GEMM ceiling** -- for the ratio targets, this CPU's float32 matrix-product rate at the
-  models' dominant layer shape, timed as one more case in the group's rounds: a model's
-  FLOPs at that rate bound how fast any implementation calling the same kernels can run
-  (the ceiling is the median over rounds of the probe's rate over the model's).
+* **GEMM ceiling** -- for the ratio targets, the float32 rate of this CPU's fastest matrix
+  product (oneDNN, pre-packed weight) at the models' dominant layer shape, timed as one more
+  case in the group's rounds: a model's FLOPs at that rate bound how fast any implementation
+  on these kernels can run (the ceiling is the median over rounds of the probe's rate over
+  the compared model's).
 * **Torch peak** -- the most memory held at any moment by tensors allocated during one forward
   pass. ``torch.profiler`` with ``profile_memory=True`` makes the CPU allocator report, with
   every allocation and free, its running total of the bytes allocated while profiling; the

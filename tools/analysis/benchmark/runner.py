@@ -238,7 +238,8 @@ def run_group(group: Group, verbose: bool = True, flops: bool = True,
     times = time_interleaved(fns, group.warmup, group.repeats) if prepared else {}
     if probe is not None:
         gemm_times = times.pop(GEMM_PROBE)
-        result['gemm'] = dict(shape=list(group.gemm_probe), times_s=gemm_times,
+        result['gemm'] = dict(shape=list(group.gemm_probe), kernel=probe.kernel,
+                              times_s=gemm_times,
                               gflop_per_call=probe.flops / 1e9,
                               gflops=round(probe.rate(statistics.median(gemm_times)), 1))
     for name, ts in times.items():

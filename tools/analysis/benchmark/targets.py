@@ -143,12 +143,14 @@ def _deploy_targets(report: dict) -> List[dict]:
 
 
 def _gemm_ceiling(group: dict, other: dict) -> Optional[Tuple[float, str]]:
-    """How much faster than ``other`` any model of its FLOPs can run on the GEMM kernels
-    measured in ``group['gemm']``: that rate over ``other``'s FLOP rate, and a sentence.
+    """How much faster than ``other`` a model of its FLOPs could run if every FLOP ran at the
+    rate of the matrix product measured in ``group['gemm']`` (the fastest float32 kernel
+    here, see :class:`~.timing.GemmProbe`), and a sentence.
 
     Nearly all FLOPs of these models are matrix products (linear layers, 1x1 and patch
-    convolutions); convolutions and attention are not faster per FLOP than a large GEMM, so
-    the ratio is an upper bound for every implementation calling these kernels.
+    convolutions, attention); none runs faster per FLOP than a large pre-packed GEMM, so the
+    ratio bounds every implementation on these kernels (loosely: attention at 64 channels
+    per head and depthwise convolutions are well below that rate).
     """
     gemm = group.get('gemm')
     if not (gemm and other.get('gflops') and other.get('throughput')):
@@ -163,10 +165,12 @@ def _gemm_ceiling(group: dict, other: dict) -> Optional[Tuple[float, str]]:
     else:  # a rate measured on its own
         ceiling = gemm['gflops'] / rate
     shape = 'x'.join(map(str, gemm['shape']))
-    return ceiling, (f'ceiling: {other["label"]} computes {rate:.0f} GFLOP/s, '
-                     f'{100 / ceiling:.0f}% of this CPU\'s fp32 GEMM rate at the main layer '
-                     f'shape ({shape}: {gemm["gflops"]:.0f} GFLOP/s), so no implementation on '
-                     f'these kernels can be more than about {ceiling:.2f}x faster')
+    kernel = gemm.get('kernel', 'GEMM')
+    return ceiling, (f'ceiling: {other["label"]} computes {rate:.0f} GFLOP/s, about '
+                     f'{100 / ceiling:.0f}% of the fp32 rate of this CPU\'s fastest matrix '
+                     f'product ({kernel}, {shape}: {gemm["gflops"]:.0f} GFLOP/s in the same '
+                     f'rounds): with every FLOP at that rate, a model would be at most '
+                     f'{ceiling:.2f}x faster than it')
 
 
 def compiled_ok(case: dict) -> bool:

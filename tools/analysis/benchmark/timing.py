@@ -1,5 +1,6 @@
 """Wall time of forward passes, interleaved so that load changes hit every case alike, and
 paired ratios between them."""
+import functools
 import statistics
 import time
 from typing import Callable, Dict, List, Sequence
@@ -43,9 +44,12 @@ class GemmProbe:
 
     Run in :func:`time_interleaved` next to the models, every round gives a rate measured
     under the same load as the models' passes of that round (:meth:`rate`), so ratios to it
-    pair round by round like every other ratio here. The kernel is the one ``nn.Linear``
-    calls in eager mode (MKL / oneDNN): a model whose FLOPs are nearly all such products
-    cannot run much faster than its FLOPs at this rate.
+    pair round by round like every other ratio here. The kernel is the fastest float32 one
+    measured here: oneDNN's matmul with a pre-packed weight, what the compiled mode runs
+    (188 GFLOP/s against 153 for MKL's packed sgemm and 129 for ``torch.mm`` on a 2-core AMD
+    EPYC at 1568 x 320 -> 1280); ``torch.mm`` where torch has no oneDNN. A model computing
+    all its FLOPs at this rate would be as fast as these kernels allow; attention at 64
+    channels per head and depthwise convolutions run slower per FLOP, so the bound is loose.
 
     Args:
         shape (tuple[int, int, int]): ``(M, K, N)``.
@@ -54,14 +58,22 @@ class GemmProbe:
 
     def __init__(self, shape: Sequence[int], products: int = 4) -> None:
         m, k, n = shape
-        self.a, self.b = torch.randn(m, k), torch.randn(k, n)
+        self.a, weight = torch.randn(m, k), torch.randn(n, k)
         self.products = products
         self.flops = 2 * m * k * n * products
+        self.kernel = 'torch.mm'
+        self.product = functools.partial(torch.mm, self.a, weight.t())
+        if torch.backends.mkldnn.is_available():
+            ops = torch.ops.mkldnn
+            packed = ops._reorder_linear_weight(weight, m)
+            self.product = functools.partial(ops._linear_pointwise, self.a, packed, None, 'none',
+                                             [], '')
+            self.kernel = 'oneDNN packed matmul'
 
     @torch.no_grad()
     def __call__(self) -> None:
         for _ in range(self.products):
-            torch.mm(self.a, self.b)
+            self.product()
 
     def rate(self, seconds: float) -> float:
         """GFLOP/s of a call that took ``seconds``."""
