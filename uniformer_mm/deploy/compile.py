@@ -4,8 +4,7 @@
 constants: BatchNorms are folded into the preceding convolutions, convolution and linear
 weights are pre-packed for oneDNN (float32 linears: see :func:`linear_kernel`), and pointwise
 chains (LayerNorm, GELU, residual adds, layer scale) are fused into generated C++ (CPU) or
-Triton (GPU) kernels. Outputs equal eager
-ones to float32 rounding.
+Triton (GPU) kernels. Outputs equal eager ones to float32 rounding.
 
 What is compiled is the backbone (and a neck, if any): the tensor-in / tensors-out part where
 the time goes. The task heads, their post-processing and the data preprocessor stay eager,
