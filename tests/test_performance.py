@@ -302,7 +302,9 @@ def test_deploy_ratio_target_reports_the_gemm_ceiling():
     report = dict(groups=[group])
     (ratio, ) = [t for t in bm.evaluate_targets(report) if '>=' in t['name']]
     assert ratio['value'] == 2.0 and ratio['met'] and ratio['ceiling'] is None
-    group['gemm'] = dict(shape=[1568, 320, 1280], gflops=40.0)
+    # A probe at 40 GFLOP/s in every round (10 GFLOP per call).
+    group['gemm'] = dict(shape=[1568, 320, 1280], gflop_per_call=10.0, gflops=40.0,
+                         times_s=[0.25, 0.25, 0.25])
     (ratio, ) = [t for t in bm.evaluate_targets(report) if '>=' in t['name']]
     rate = 2 * official['gflops'] * official['throughput']  # 16 GFLOP/s
     assert ratio['ceiling'] == pytest.approx(40.0 / rate, abs=1e-3)
@@ -318,8 +320,11 @@ def test_deploy_ratio_target_reports_the_gemm_ceiling():
     assert ratio['ceiling'] == pytest.approx(3.0)
 
 
-def test_gemm_rate_is_a_rate():
-    assert 0 < bm.gemm_rate(64, 32, 48, repeats=3) < 1e5
+def test_gemm_probe_gives_a_rate():
+    probe = bm.GemmProbe((64, 32, 48))
+    (times, ) = bm.time_interleaved({'gemm': probe}, warmup=1, repeats=3).values()
+    assert probe.flops == 2 * 64 * 32 * 48 * probe.products
+    assert 0 < probe.rate(min(times)) < 1e5
 
 
 def test_run_group_report_markdown_and_chart(tmp_path):

@@ -52,7 +52,26 @@ def inference_options(freezing: bool = True, max_autotune: bool = False) -> dict
 
 #: Kernels a frozen graph may run its float32 linear layers with (see :func:`linear_kernel`).
 LINEAR_KERNELS = ('onednn', 'mkl')
-_warned_linear_kernel = False
+
+
+def _check_linear(kind: str, argument: str) -> None:
+    if kind not in LINEAR_KERNELS:
+        raise ValueError(f'{argument}={kind!r}: choose one of {LINEAR_KERNELS}')
+
+
+@functools.lru_cache(maxsize=None)
+def _linear_packing_hook() -> Optional[type]:
+    """Inductor's CPU device op whose methods pack linear weights, or None (with one warning)
+    where this torch release has no such private hook. Looked up once, not on every call."""
+    try:
+        from torch._inductor.fx_passes.mkldnn_fusion import CpuMkldnnDeviceOp as op
+    except ImportError:
+        op = None
+    if not (hasattr(op, 'pack_linear_weight') and hasattr(op, 'pack_linear')):
+        warnings.warn(f'torch {torch.__version__}: inductor has no CPU linear packing hook to '
+                      "patch; frozen float32 linears use inductor's default kernel (MKL)")
+        return None
+    return op
 
 
 @contextlib.contextmanager
@@ -75,25 +94,12 @@ def linear_kernel(kind: str = 'onednn') -> Iterator[None]:
     Args:
         kind (str): ``'onednn'`` or ``'mkl'`` (inductor's default, nothing patched).
     """
-    if kind not in LINEAR_KERNELS:
-        raise ValueError(f'linear_kernel={kind!r}: choose one of {LINEAR_KERNELS}')
-    op = None
-    if kind == 'onednn':
-        try:
-            from torch._inductor.fx_passes import mkldnn_fusion
-            op = mkldnn_fusion.CpuMkldnnDeviceOp
-            pack_weight, pack = op.pack_linear_weight, op.pack_linear
-        except (ImportError, AttributeError):
-            global _warned_linear_kernel
-            if not _warned_linear_kernel:
-                _warned_linear_kernel = True
-                warnings.warn(f'torch {torch.__version__}: inductor has no CPU linear packing '
-                              "hook to patch; frozen float32 linears use inductor's default "
-                              'kernel (MKL)')
-            op = None
+    _check_linear(kind, 'linear_kernel')
+    op = _linear_packing_hook() if kind == 'onednn' else None
     if op is None:
         yield
         return
+    pack_weight, pack = op.pack_linear_weight, op.pack_linear
 
     # The private methods take ``is_lp_weight`` ("low precision weight") as their second
     # argument: True selects oneDNN's packing and matmul, whatever the dtype.
@@ -126,8 +132,7 @@ def with_freezing(compiled: Callable[..., Any],
     compiled code in the process is unaffected.
     """
 
-    if linear not in LINEAR_KERNELS:
-        raise ValueError(f'linear={linear!r}: choose one of {LINEAR_KERNELS}')
+    _check_linear(linear, 'linear')
 
     @functools.wraps(compiled)
     def call(*args: Any, **kwargs: Any) -> Any:
@@ -182,8 +187,7 @@ def compile_model(model: nn.Module, freezing: bool = True, dynamic: Optional[boo
     Raises:
         ValueError: ``freezing=True`` with symbolic sizes (``dynamic`` True or None).
     """
-    if linear not in LINEAR_KERNELS:
-        raise ValueError(f'compile_model(linear={linear!r}): choose one of {LINEAR_KERNELS}')
+    _check_linear(linear, 'linear')
     if freezing and dynamic is not False:
         raise ValueError(
             f'compile_model(freezing=True, dynamic={dynamic!r}): with frozen weights, '

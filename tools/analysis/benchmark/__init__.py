@@ -63,7 +63,7 @@ from .specs import Case, Group, ModelSpec, PreparedCase, Variant, make_input
 from .suites import (TOP1, compare_group, compile_suite, default_suite, deploy_suite,
                      peer_specs, quick_suite)
 from .targets import compiled_ok, evaluate_targets, light_claim
-from .timing import gemm_rate, paired_ratio, time_interleaved
+from .timing import GemmProbe, paired_ratio, time_interleaved
 
 __all__ = [
     'ModelSpec', 'Variant', 'Case', 'Group', 'PreparedCase', 'make_input', 'machine_info',
@@ -71,7 +71,7 @@ __all__ = [
     'use_explicit_softmax_attention', 'use_official_layout', 'to_channels_last_', 'VIDEO_ARCHS',
     'mmaction_uniformer_kwargs', 'build_mmaction_pair', 'output_difference',
     'set_layernorm_eps', 'restore_layernorm_eps', 'time_interleaved', 'paired_ratio',
-    'gemm_rate', 'MB', 'torch_peak_memory', 'peak_from_profile', 'rss_peak_in_subprocess',
+    'GemmProbe', 'MB', 'torch_peak_memory', 'peak_from_profile', 'rss_peak_in_subprocess',
     'count_flops',
     'quiet_profiler', 'cpu_profiler', 'profile_ops', 'profile_table', 'top_ops', 'copy_stats',
     'OP_FAMILIES', 'op_family', 'family_breakdown', 'max_rel_diff',

@@ -172,11 +172,13 @@ def render_markdown(report: dict, chart: Optional[str] = None) -> str:
         'here for UniFormer-XXS at a load average of 4-5). `make benchmark` therefore sets '
         '`OMP_WAIT_POLICY=PASSIVE` (waiting threads sleep), which keeps timings close to what '
         'the model costs; on an idle machine it can cost a few percent.',
-        '* Allocator: every case runs with glibc keeping freed memory for reuse '
-        '(`MALLOC_MMAP_THRESHOLD_` / `MALLOC_TRIM_THRESHOLD_` in the environment above, set by '
-        '`uniformer_mm.deploy.keep_freed_cpu_memory`, as `tools/test.py` runs on CPU). Under '
-        'glibc\'s adaptive defaults, large activations may be mapped afresh in every pass: '
-        'tens of thousands of page faults per pass, differing from process to process and '
+        ('* Allocator: every case runs with glibc keeping freed memory for reuse '
+         '(`MALLOC_MMAP_THRESHOLD_` / `MALLOC_TRIM_THRESHOLD_` in the environment above, set by '
+         '`uniformer_mm.deploy.keep_freed_cpu_memory`, as `tools/test.py` runs on CPU). '
+         if 'MALLOC_MMAP_THRESHOLD_' in m.get('env', {}) else
+         '* Allocator: glibc\'s defaults (this run: `--malloc default`). ')
+        + 'Under glibc\'s adaptive defaults, large activations may be mapped afresh in every '
+        'pass: tens of thousands of page faults per pass, differing from process to process and '
         'from model to model, which moved the ratios of this page by up to 40% between runs '
         '(`--malloc default` measures that way; docs/deploy.md).',
         '* Ceiling (ratio targets): the float32 rate of this CPU\'s fastest matrix product '

@@ -153,17 +153,13 @@ def _gemm_ceiling(group: dict, other: dict) -> Optional[Tuple[float, str]]:
     per head and depthwise convolutions are well below that rate).
     """
     gemm = group.get('gemm')
-    if not (gemm and other.get('gflops') and other.get('throughput')):
+    if not (gemm and other.get('gflops') and 'times_s' in other):
         return None
     rate = 2 * other['gflops'] * other['throughput']  # GFLOP/s (the counter gives MACs)
-    if 'times_s' in gemm and 'times_s' in other:
-        # Round by round: the probe's rate over the model's, both under that round's load.
-        flop = 2 * other['gflops'] * other['batch']  # GFLOP per pass
-        ceiling = statistics.median(
-            (gemm['gflop_per_call'] / g) / (flop / t)
-            for g, t in zip(gemm['times_s'], other['times_s']))
-    else:  # a rate measured on its own
-        ceiling = gemm['gflops'] / rate
+    # Round by round: the probe's rate over the model's, both under that round's load.
+    flop = 2 * other['gflops'] * other['batch']  # GFLOP per pass
+    ceiling = statistics.median((gemm['gflop_per_call'] / g) / (flop / t)
+                                for g, t in zip(gemm['times_s'], other['times_s']))
     shape = 'x'.join(map(str, gemm['shape']))
     kernel = gemm.get('kernel', 'GEMM')
     return ceiling, (f'ceiling: {other["label"]} computes {rate:.0f} GFLOP/s, about '

@@ -7,7 +7,7 @@ from typing import Callable, Dict, List, Sequence
 
 import torch
 
-__all__ = ['time_interleaved', 'paired_ratio', 'GemmProbe', 'gemm_rate']
+__all__ = ['time_interleaved', 'paired_ratio', 'GemmProbe']
 
 
 @torch.no_grad()
@@ -79,10 +79,3 @@ class GemmProbe:
         """GFLOP/s of a call that took ``seconds``."""
         return self.flops / seconds / 1e9
 
-
-def gemm_rate(m: int, k: int, n: int, repeats: int = 5) -> float:
-    """:class:`GemmProbe`'s median rate at ``(m, k, n)`` over ``repeats`` calls, in GFLOP/s
-    (2 FLOPs per multiply-add; torch's threads)."""
-    probe = GemmProbe((m, k, n))
-    times = time_interleaved({'gemm': probe}, warmup=1, repeats=repeats)['gemm']
-    return probe.rate(statistics.median(times))
